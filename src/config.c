@@ -1,0 +1,223 @@
+/* config.c - owns option parsing: one table row per option with its bounds. It does no I/O
+ * beyond printing --help/--version, and never touches the file system or the network. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <llhttp.h>
+#include <uv.h>
+
+const struct uvh_config uvh_config_defaults = {
+    .port = 8080,
+    .host = "127.0.0.1",
+    .threads = 10,
+    .root = "./resources",
+    .keep_alive_timeout_s = 30,
+    .max_requests = 100,
+    .request_timeout_s = 10,
+    .log_level = UVH_LOG_INFO,
+};
+
+enum opt_kind { OPT_UINT, OPT_STR, OPT_LEVEL, OPT_MIME, OPT_HELP, OPT_VERSION };
+
+struct option_row {
+    const char *name;
+    char short_name;
+    enum opt_kind kind;
+    size_t offset;
+    unsigned min, max;
+    const char *arg;
+    const char *help;
+};
+
+#define F(field) offsetof(struct uvh_config, field)
+
+static const struct option_row options[] = {
+    {"port", 'p', OPT_UINT, F(port), 0, 65535, "PORT", "port to listen on, 0 = any free port (8080)"},
+    {"host", 0, OPT_STR, F(host), 0, 0, "HOST", "address to bind (127.0.0.1)"},
+    {"threads", 't', OPT_UINT, F(threads), 1, 1024, "N", "threadpool size for file I/O (10)"},
+    {"root", 'r', OPT_STR, F(root), 0, 0, "DIR", "directory to serve (./resources)"},
+    {"keep-alive-timeout", 0, OPT_UINT, F(keep_alive_timeout_s), 1, 3600, "SECONDS",
+     "close idle keep-alive connections after this long (30)"},
+    {"max-requests", 0, OPT_UINT, F(max_requests), 1, 1000000, "N",
+     "requests served on one connection before it closes (100)"},
+    {"request-timeout", 0, OPT_UINT, F(request_timeout_s), 1, 3600, "SECONDS",
+     "deadline for a request's headers, and for each pause in a body or a write (10)"},
+    {"log-level", 'l', OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "error, warn, info or debug (info)"},
+    {"mime", 'm', OPT_MIME, 0, 0, 0, ".EXT=TYPE",
+     "add or override a MIME type (repeatable); application/octet-stream means a download"},
+    {"help", 'h', OPT_HELP, 0, 0, 0, NULL, "print this help and exit"},
+    {"version", 'V', OPT_VERSION, 0, 0, 0, NULL, "print version information and exit"},
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+void uvh_config_usage(FILE *out)
+{
+    fprintf(out, "Usage: uvhttpd [PORT] [HOST] [MAX_THREADS] [OPTIONS]\n"
+                 "Serve a directory over HTTP/1.1 and accept JSON uploads.\n\nOptions:\n");
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const struct option_row *o = &options[i];
+        char left[64];
+        snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->short_name ? "-" : "",
+                 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
+                 o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(out, "  %-34s %s\n", o->short_name ? left : left + 2, o->help);
+    }
+    fprintf(out, "\nPositional PORT, HOST and MAX_THREADS are the same as --port, --host and "
+                 "--threads.\n");
+}
+
+static void print_version(FILE *out)
+{
+    fprintf(out, "uvhttpd %s\nlibuv %s, llhttp %d.%d.%d, jansson %s\n", UVH_VERSION,
+            uv_version_string(), LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR,
+            LLHTTP_VERSION_PATCH, JANSSON_VERSION);
+}
+
+static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int apply(struct uvh_config *cfg, const struct option_row *o, const char *value, char *err,
+                 size_t errlen)
+{
+    char *base = (char *)cfg;
+
+    switch (o->kind) {
+    case OPT_UINT:
+        if (parse_uint(value, o->min, o->max, (unsigned *)(base + o->offset)) != 0) {
+            snprintf(err, errlen, "invalid %s '%s': expected a whole number from %u to %u",
+                     o->name, value, o->min, o->max);
+            return -1;
+        }
+        return 0;
+    case OPT_STR:
+        if (*value == '\0') {
+            snprintf(err, errlen, "invalid %s: empty", o->name);
+            return -1;
+        }
+        *(const char **)(base + o->offset) = value;
+        return 0;
+    case OPT_LEVEL:
+        if (uvh_log_parse_level(value, (enum uvh_log_level *)(base + o->offset)) != 0) {
+            snprintf(err, errlen, "invalid log-level '%s': expected error, warn, info or debug",
+                     value);
+            return -1;
+        }
+        return 0;
+    case OPT_MIME: {
+        const char *eq = strchr(value, '=');
+        size_t ext_len = eq ? (size_t)(eq - value) : 0;
+        if (!eq || value[0] != '.' || ext_len < 2 || ext_len > 16 || eq[1] == '\0' ||
+            strpbrk(value + 1, "/\\.") < eq) {
+            snprintf(err, errlen, "invalid mime '%s': expected .EXT=TYPE", value);
+            return -1;
+        }
+        if (cfg->n_mime == UVH_MIME_OVERRIDES_MAX) {
+            snprintf(err, errlen, "too many --mime options (at most %d)", UVH_MIME_OVERRIDES_MAX);
+            return -1;
+        }
+        /* argv is writable and outlives the server: split it in place. */
+        ((char *)eq)[0] = '\0';
+        cfg->mime[cfg->n_mime].ext = value + 1;
+        cfg->mime[cfg->n_mime].type = eq + 1;
+        cfg->n_mime++;
+        return 0;
+    }
+    case OPT_HELP:
+    case OPT_VERSION:
+        break;
+    }
+    return 0;
+}
+
+static const struct option_row *find_long(const char *name, size_t len)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+static const struct option_row *find_short(char c)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].short_name == c)
+            return &options[i];
+    return NULL;
+}
+
+enum uvh_config_result uvh_config_parse(struct uvh_config *cfg, int argc, char **argv, FILE *out,
+                                        char *err, size_t errlen)
+{
+    static const char *const positional[] = {"port", "host", "threads"};
+    size_t n_positional = 0;
+    bool only_positional = false;
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const struct option_row *o = NULL;
+        const char *value = NULL;
+
+        if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+            if (n_positional == 3) {
+                snprintf(err, errlen, "unexpected argument '%s'", arg);
+                return UVH_CONFIG_BAD;
+            }
+            o = find_long(positional[n_positional], strlen(positional[n_positional]));
+            n_positional++;
+            if (apply(cfg, o, arg, err, errlen) != 0)
+                return UVH_CONFIG_BAD;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_positional = true;
+            continue;
+        }
+        if (arg[1] == '-') {
+            const char *eq = strchr(arg + 2, '=');
+            o = find_long(arg + 2, eq ? (size_t)(eq - arg - 2) : strlen(arg + 2));
+            value = eq ? eq + 1 : NULL;
+        } else if (arg[2] == '\0') {
+            o = find_short(arg[1]);
+        }
+        if (!o) {
+            snprintf(err, errlen, "unknown option '%s'", arg);
+            return UVH_CONFIG_BAD;
+        }
+        if (o->kind == OPT_HELP || o->kind == OPT_VERSION) {
+            if (value) {
+                snprintf(err, errlen, "option '--%s' takes no value", o->name);
+                return UVH_CONFIG_BAD;
+            }
+            if (o->kind == OPT_HELP)
+                uvh_config_usage(out);
+            else
+                print_version(out);
+            return UVH_CONFIG_EXIT;
+        }
+        if (!value) {
+            if (i + 1 >= argc) {
+                snprintf(err, errlen, "option '--%s' needs a value (%s)", o->name, o->arg);
+                return UVH_CONFIG_BAD;
+            }
+            value = argv[++i];
+        }
+        if (apply(cfg, o, value, err, errlen) != 0)
+            return UVH_CONFIG_BAD;
+    }
+    return UVH_CONFIG_RUN;
+}

@@ -1,0 +1,47 @@
+/* config.h - struct uvh_config: defaults, CLI parsing and bounds; read-only once the server runs. */
+#ifndef UVH_CONFIG_H
+#define UVH_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "log.h"
+
+#define UVH_MIME_OVERRIDES_MAX 64
+
+/* One --mime .EXT=TYPE; both strings point into argv, which lives as long as the process. */
+struct uvh_mime_override {
+    const char *ext; /* without the dot, e.g. "css" */
+    const char *type;
+};
+
+struct uvh_config {
+    unsigned port; /* 0: the OS picks one */
+    const char *host;
+    unsigned threads; /* libuv threadpool size */
+    const char *root;
+    unsigned keep_alive_timeout_s;
+    unsigned max_requests;    /* per connection */
+    unsigned request_timeout_s; /* headers deadline; also each pause in a body or a write */
+    enum uvh_log_level log_level;
+    size_t n_mime;
+    struct uvh_mime_override mime[UVH_MIME_OVERRIDES_MAX];
+};
+
+/* The defaults: 8080 127.0.0.1 10, root ./resources. */
+extern const struct uvh_config uvh_config_defaults;
+
+enum uvh_config_result {
+    UVH_CONFIG_RUN,  /* start the server */
+    UVH_CONFIG_EXIT, /* --help or --version was printed: exit 0 */
+    UVH_CONFIG_BAD,  /* err holds a one-line reason: print it with the usage, exit 2 */
+};
+
+/* Applies argv (positional PORT HOST MAX_THREADS and long options) on top of *cfg. */
+enum uvh_config_result uvh_config_parse(struct uvh_config *cfg, int argc, char **argv, FILE *out,
+                                        char *err, size_t errlen);
+
+/* Prints the usage text. */
+void uvh_config_usage(FILE *out);
+
+#endif

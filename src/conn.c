@@ -1,0 +1,526 @@
+/* conn.c - owns the lifecycle of one client connection: reading, parsing, dispatch, the one
+ * write in flight, keep-alive, timeouts and the close sequence. Only this file changes
+ * c->state, and only through set_state(). */
+#include "conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+#include "log.h"
+#include "router.h"
+#include "server.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+static const char *const state_names[] = {"reading headers", "reading body", "handling",
+                                          "writing", "idle", "closing"};
+
+static void on_timeout(uv_timer_t *t);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void parse(struct uvh_conn *c);
+
+/* Changes state and re-arms the timer that bounds the new state. Re-entering the same state
+ * restarts its timer (each read of a body, each completed write). */
+static void set_state(struct uvh_conn *c, enum uvh_conn_state st)
+{
+    const struct uvh_config *cfg = c->server->cfg;
+    uint64_t ms = 0;
+
+    c->state = st;
+    switch (st) {
+    case UVH_CONN_READ_HEAD:
+    case UVH_CONN_READ_BODY:
+    case UVH_CONN_WRITE:
+        ms = (uint64_t)cfg->request_timeout_s * 1000;
+        break;
+    case UVH_CONN_IDLE:
+        ms = (uint64_t)cfg->keep_alive_timeout_s * 1000;
+        break;
+    case UVH_CONN_HANDLE:
+    case UVH_CONN_CLOSING:
+        break;
+    }
+    if (ms)
+        uv_timer_start(&c->timer, on_timeout, ms, 0);
+    else if (st != UVH_CONN_CLOSING)
+        uv_timer_stop(&c->timer);
+}
+
+static void start_reading(struct uvh_conn *c)
+{
+    if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+        c->reading = true;
+}
+
+static void stop_reading(struct uvh_conn *c)
+{
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+static void release_exchange(struct uvh_conn *c)
+{
+    if (c->x) {
+        uvh_server_exchange_put(c->server, c->x);
+        c->x = NULL;
+    }
+}
+
+static void maybe_free(struct uvh_conn *c)
+{
+    if (c->refs > 0)
+        return;
+    uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s closed (%s) after %u request%s", c->peer,
+             c->close_reason, c->requests, c->requests == 1 ? "" : "s");
+    release_exchange(c);
+    uvh_server_conn_free(c->server, c);
+}
+
+static void on_close(uv_handle_t *h)
+{
+    struct uvh_conn *c = h->data;
+    c->refs--;
+    maybe_free(c);
+}
+
+void uvh_conn_close(struct uvh_conn *c, const char *reason)
+{
+    if (c->state == UVH_CONN_CLOSING)
+        return;
+    c->close_reason = reason;
+    set_state(c, UVH_CONN_CLOSING);
+    stop_reading(c);
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+    uv_close((uv_handle_t *)&c->timer, on_close);
+}
+
+bool uvh_conn_closing(const struct uvh_conn *c)
+{
+    return c->state == UVH_CONN_CLOSING;
+}
+
+void uvh_conn_start(struct uvh_conn *c)
+{
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->close_reason = "unknown";
+    set_state(c, UVH_CONN_READ_HEAD);
+    start_reading(c);
+}
+
+/* ---- requests in, responses out ---- */
+
+static bool status_closes(enum uvh_status st)
+{
+    switch (st) {
+    case UVH_STATUS_BAD_REQUEST:
+    case UVH_STATUS_REQUEST_TIMEOUT:
+    case UVH_STATUS_CONTENT_TOO_LARGE:
+    case UVH_STATUS_URI_TOO_LONG:
+    case UVH_STATUS_HEADER_FIELDS_TOO_LARGE:
+    case UVH_STATUS_INTERNAL_SERVER_ERROR:
+    case UVH_STATUS_NOT_IMPLEMENTED:
+    case UVH_STATUS_HTTP_VERSION_NOT_SUPPORTED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Decides keep-alive and formats the head; called once per response. */
+static void prepare_head(struct uvh_conn *c)
+{
+    const struct uvh_config *cfg = c->server->cfg;
+    struct uvh_response *res = &c->x->res;
+    unsigned served = c->requests + 1;
+
+    if (status_closes(res->status) || !llhttp_should_keep_alive(&c->parser) ||
+        llhttp_get_upgrade(&c->parser) || c->server->stopping)
+        c->close_after = true;
+    if (served >= cfg->max_requests && !c->close_after) {
+        c->close_after = true;
+        c->close_reason = "request limit reached";
+    }
+    res->keep_alive = !c->close_after;
+    res->ka_timeout_s = cfg->keep_alive_timeout_s;
+    res->ka_remaining = cfg->max_requests - served;
+    if (uvh_response_format_head(res) != 0) {
+        uvh_clog(UVH_LOG_ERROR, c->id, "response head for status %d does not fit", res->status);
+        res->extra_len = 0;
+        uvh_response_set_error(res, UVH_STATUS_INTERNAL_SERVER_ERROR);
+        c->close_after = true;
+        res->keep_alive = false;
+        uvh_response_format_head(res);
+    }
+}
+
+static void on_write_done(uv_write_t *w, int status)
+{
+    struct uvh_exchange *x = container_of(w, struct uvh_exchange, wreq);
+    struct uvh_conn *c = w->data;
+    uvh_conn_write_cb cb = c->write_cb;
+
+    x->res.bytes_sent += x->wbufs[0].len + x->wbufs[1].len;
+    c->write_cb = NULL;
+    if (status < 0) {
+        if (status != UV_ECANCELED)
+            uvh_clog(UVH_LOG_DEBUG, c->id, "write to %s failed: %s", c->peer, uv_strerror(status));
+        c->close_after = true;
+        if (c->state != UVH_CONN_CLOSING)
+            uvh_conn_close(c, status == UV_ECANCELED ? "closed" : "client went away mid-response");
+    } else if (c->state == UVH_CONN_WRITE) {
+        set_state(c, UVH_CONN_WRITE); /* progress: restart the write timer */
+    }
+    cb(c, status);
+}
+
+static void write_bufs(struct uvh_conn *c, const char *a, size_t alen, const char *b, size_t blen,
+                       uvh_conn_write_cb cb)
+{
+    struct uvh_exchange *x = c->x;
+    unsigned n = 0;
+
+    if (c->state == UVH_CONN_CLOSING) {
+        x->wbufs[0] = x->wbufs[1] = uv_buf_init(NULL, 0);
+        cb(c, UV_ECANCELED);
+        return;
+    }
+    x->wbufs[1] = uv_buf_init(NULL, 0);
+    if (alen)
+        x->wbufs[n++] = uv_buf_init((char *)a, (unsigned)alen);
+    if (blen)
+        x->wbufs[n++] = uv_buf_init((char *)b, (unsigned)blen);
+    c->write_cb = cb;
+    x->wreq.data = c;
+    set_state(c, UVH_CONN_WRITE);
+    int rc = uv_write(&x->wreq, (uv_stream_t *)&c->tcp, x->wbufs, n, on_write_done);
+    if (rc < 0) {
+        x->wbufs[0] = x->wbufs[1] = uv_buf_init(NULL, 0);
+        c->write_cb = NULL;
+        c->close_after = true;
+        uvh_conn_close(c, "write failed");
+        cb(c, rc);
+    }
+}
+
+void uvh_conn_write_head(struct uvh_conn *c, const char *body, size_t len, uvh_conn_write_cb cb)
+{
+    struct uvh_response *res = &c->x->res;
+    prepare_head(c);
+    if (res->head_only)
+        len = 0;
+    write_bufs(c, res->head, res->head_len, body, len, cb);
+}
+
+void uvh_conn_write_body(struct uvh_conn *c, const char *body, size_t len, uvh_conn_write_cb cb)
+{
+    write_bufs(c, body, len, NULL, 0, cb);
+}
+
+static void on_respond_done(struct uvh_conn *c, int status)
+{
+    (void)status;
+    uvh_conn_response_done(c);
+}
+
+void uvh_conn_respond(struct uvh_conn *c)
+{
+    struct uvh_response *res = &c->x->res;
+    uvh_conn_write_head(c, res->body, res->body_len, on_respond_done);
+}
+
+void uvh_conn_respond_error(struct uvh_conn *c, enum uvh_status st)
+{
+    uvh_response_set_error(&c->x->res, st);
+    uvh_conn_respond(c);
+}
+
+static void log_access(struct uvh_conn *c)
+{
+    struct uvh_exchange *x = c->x;
+    struct uvh_request *req = &x->req;
+    struct uvh_response *res = &x->res;
+    char target[512], served[320] = "no file";
+    double ms = (double)(uv_hrtime() - x->start_ns) / 1e6;
+
+    if (uvh_log_threshold < UVH_LOG_INFO)
+        return;
+    uvh_log_escape(target, sizeof(target), req->target);
+    if (res->served)
+        snprintf(served, sizeof(served), "%s (%llu bytes)", res->served,
+                 (unsigned long long)res->served_size);
+    uvh_clog(UVH_LOG_DEBUG, c->id, "Response: %d %s (%llu bytes transferred)", res->status,
+             uvh_status_reason(res->status), (unsigned long long)res->bytes_sent);
+    uvh_clog(UVH_LOG_DEBUG, c->id, "Connection: %s", res->keep_alive ? "keep-alive" : "close");
+    uvh_clog(UVH_LOG_INFO, c->id, "%s \"%.*s %s HTTP/%.*s\" host %s -> %d %s, %s, %llu bytes, %s, %.2f ms",
+             c->peer, (int)(req->method.len > 16 ? 16 : req->method.len),
+             req->method.ptr ? req->method.ptr : "-", req->target.ptr ? target : "-",
+             (int)(req->version.len > 8 ? 8 : req->version.len), req->version.ptr ? req->version.ptr : "",
+             x->host_verdict, res->status, uvh_status_reason(res->status), served,
+             (unsigned long long)res->bytes_sent, res->keep_alive ? "keep-alive" : "close", ms);
+}
+
+/* Begins answering: reading stops until the response is written (backpressure and ordering
+ * for pipelined requests), and the handler holds a reference until uvh_conn_response_done. */
+static void begin_response(struct uvh_conn *c)
+{
+    struct uvh_exchange *x = c->x;
+    stop_reading(c);
+    c->refs++;
+    set_state(c, UVH_CONN_HANDLE);
+    uvh_response_reset(&x->res);
+    uvh_static_init(&x->file);
+    x->host_verdict = "unchecked";
+    x->res.head_only = x->req.method.ptr && llhttp_get_method(&c->parser) == HTTP_HEAD;
+}
+
+/* Answers a request the parser or a limit rejected; the connection closes afterwards. */
+static void fail_request(struct uvh_conn *c, enum uvh_status st, const char *why)
+{
+    char target[256];
+    begin_response(c);
+    c->close_after = true;
+    c->close_reason = why;
+    uvh_clog(UVH_LOG_WARN, c->id, "Rejected request from %s: %d %s (%s; target \"%s\")", c->peer,
+             st, uvh_status_reason(st), why,
+             uvh_log_escape(target, sizeof(target), c->x->req.target));
+    uvh_conn_respond_error(c, st);
+}
+
+/* RFC 9112 section 3.2: the authority of an absolute-form target wins over Host. */
+static enum uvh_status check_host(struct uvh_conn *c)
+{
+    struct uvh_exchange *x = c->x;
+    struct uvh_request *req = &x->req;
+    struct uvh_slice auth = req->authority.ptr ? req->authority : req->hdr[UVH_HDR_HOST];
+    struct uvh_slice name;
+    unsigned port;
+    char shown[300];
+    const char *why = NULL;
+    enum uvh_status st = UVH_STATUS_BAD_REQUEST;
+
+    uvh_log_escape(shown, sizeof(shown), auth);
+    if (req->n_host > 1) {
+        why = "more than one Host header";
+    } else if (!auth.ptr) {
+        if (llhttp_get_http_minor(&c->parser) == 0) {
+            x->host_verdict = "absent (HTTP/1.0)";
+            return UVH_STATUS_OK;
+        }
+        why = "missing";
+    } else if (uvh_host_parse(auth, &name, &port) != 0) {
+        why = "invalid syntax";
+    } else if (uvh_host_match(&c->server->hosts, name, port)) {
+        why = NULL;
+    } else if (c->server->wildcard && port == c->server->port) {
+        /* Bound to every address: the address this connection came in on names us too. */
+        struct sockaddr_storage ss;
+        int len = sizeof(ss);
+        char ip[64] = "";
+        if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+            if (ss.ss_family == AF_INET6) {
+                ip[0] = '[';
+                uv_ip6_name((struct sockaddr_in6 *)&ss, ip + 1, sizeof(ip) - 2);
+                strcat(ip, "]");
+            } else {
+                uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+            }
+        }
+        if (!uvh_slice_eq_nocase(name, uvh_slice_from(ip))) {
+            why = "not a name of this server";
+            st = UVH_STATUS_FORBIDDEN;
+        }
+    } else {
+        why = "not a name of this server";
+        st = UVH_STATUS_FORBIDDEN;
+    }
+    if (!why) {
+        x->host_verdict = "ok";
+        uvh_clog(UVH_LOG_DEBUG, c->id, "Host validation: %s \xe2\x9c\x93", shown);
+        return UVH_STATUS_OK;
+    }
+    x->host_verdict = st == UVH_STATUS_FORBIDDEN ? "rejected (foreign)" : "rejected (invalid)";
+    uvh_clog(UVH_LOG_WARN, c->id, "Security: Host \"%s\" rejected (%s) for %s", shown, why, c->peer);
+    return st;
+}
+
+static void dispatch(struct uvh_conn *c)
+{
+    struct uvh_exchange *x = c->x;
+    struct uvh_request *req = &x->req;
+    enum uvh_status st;
+
+    begin_response(c);
+    if (uvh_log_threshold >= UVH_LOG_DEBUG) {
+        char target[512];
+        uvh_clog(UVH_LOG_DEBUG, c->id, "Request: %.*s %s HTTP/%.*s", (int)req->method.len,
+                 req->method.ptr, uvh_log_escape(target, sizeof(target), req->target),
+                 (int)req->version.len, req->version.ptr);
+    }
+    /* llhttp accepts any digit.digit version; we speak 1.0 and 1.1 (RFC 9112 section 2.3). */
+    if (llhttp_get_http_major(&c->parser) != 1 || llhttp_get_http_minor(&c->parser) > 1)
+        st = UVH_STATUS_HTTP_VERSION_NOT_SUPPORTED;
+    else
+        st = check_host(c);
+    if (st == UVH_STATUS_OK)
+        st = uvh_router_dispatch(c);
+    if (st != UVH_STATUS_NONE)
+        uvh_conn_respond_error(c, st);
+}
+
+void uvh_conn_response_done(struct uvh_conn *c)
+{
+    struct uvh_exchange *x = c->x;
+
+    c->refs--;
+    c->requests++;
+    log_access(c);
+    if (c->state == UVH_CONN_CLOSING) {
+        maybe_free(c);
+        return;
+    }
+    if (c->close_after) {
+        uvh_conn_close(c, c->server->stopping ? "server shutting down"
+                          : c->close_reason && strcmp(c->close_reason, "unknown") != 0
+                              ? c->close_reason
+                              : "Connection: close");
+        return;
+    }
+    /* Pipelined bytes already received belong to the next request: move them to the front
+     * (the old request's slices die here) and parse them before reading more. */
+    size_t left = x->in_len - x->in_parsed;
+    if (left == 0) {
+        release_exchange(c);
+        set_state(c, UVH_CONN_IDLE);
+        start_reading(c);
+        return;
+    }
+    memmove(x->in, x->in + x->in_parsed, left);
+    x->in_len = left;
+    x->in_parsed = 0;
+    x->start_ns = uv_hrtime();
+    set_state(c, UVH_CONN_READ_HEAD);
+    parse(c);
+    if (c->state == UVH_CONN_READ_HEAD || c->state == UVH_CONN_READ_BODY)
+        start_reading(c);
+}
+
+static void parse(struct uvh_conn *c)
+{
+    struct uvh_exchange *x = c->x;
+    const char *data = x->in + x->in_parsed;
+    size_t len = x->in_len - x->in_parsed;
+
+    c->parser.data = &x->req;
+    llhttp_errno_t err = llhttp_execute(&c->parser, data, len);
+    if (err == HPE_OK) {
+        x->in_parsed = x->in_len;
+        if (x->req.headers_done) {
+            /* on_body has seen these bytes: recycle the space after the head for more body. */
+            x->in_len = x->in_parsed = (size_t)(x->req.head_end - x->in);
+            if (c->state != UVH_CONN_READ_BODY)
+                set_state(c, UVH_CONN_READ_BODY);
+        } else if (x->in_len == sizeof(x->in)) {
+            bool in_line = !x->req.version.ptr;
+            fail_request(c, in_line ? UVH_STATUS_URI_TOO_LONG : UVH_STATUS_HEADER_FIELDS_TOO_LARGE,
+                         in_line ? "request line too long" : "request head too large");
+        }
+        return;
+    }
+    if (err == HPE_PAUSED) { /* on_message_complete: one whole request */
+        x->in_parsed = (size_t)(llhttp_get_error_pos(&c->parser) - x->in);
+        llhttp_resume(&c->parser);
+        dispatch(c);
+        return;
+    }
+    uvh_clog(UVH_LOG_DEBUG, c->id, "parse error %s: %s", llhttp_errno_name(err),
+             llhttp_get_error_reason(&c->parser));
+    fail_request(c, uvh_request_error_status(&c->parser, &x->req, data, len), "malformed request");
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct uvh_conn *c = h->data;
+    (void)suggested;
+
+    if (!c->x) {
+        c->x = uvh_server_exchange_get(c->server);
+        if (!c->x) {
+            *buf = uv_buf_init(NULL, 0); /* on_read gets UV_ENOBUFS */
+            return;
+        }
+        c->x->in_len = c->x->in_parsed = 0;
+        memset(&c->x->req, 0, sizeof(c->x->req));
+    }
+    *buf = uv_buf_init(c->x->in + c->x->in_len, (unsigned)(sizeof(c->x->in) - c->x->in_len));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct uvh_conn *c = s->data;
+    (void)buf;
+
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        bool mid_request = c->x && c->x->in_len > 0;
+        if (c->x && !mid_request && c->state != UVH_CONN_CLOSING)
+            release_exchange(c);
+        if (nread == UV_ENOBUFS) {
+            uvh_clog(UVH_LOG_ERROR, c->id, "out of memory for %s's request", c->peer);
+            uvh_conn_close(c, "out of memory");
+        } else if (nread == UV_EOF) {
+            uvh_conn_close(c, mid_request ? "client closed mid-request" : "client closed");
+        } else {
+            uvh_clog(UVH_LOG_DEBUG, c->id, "read from %s failed: %s", c->peer,
+                     uv_strerror((int)nread));
+            uvh_conn_close(c, "connection reset");
+        }
+        return;
+    }
+    if (c->x->in_len == 0 && c->state != UVH_CONN_READ_BODY) {
+        c->x->start_ns = uv_hrtime();
+        if (c->state == UVH_CONN_IDLE)
+            set_state(c, UVH_CONN_READ_HEAD);
+    } else if (c->state == UVH_CONN_READ_BODY) {
+        set_state(c, UVH_CONN_READ_BODY); /* progress: restart the body timer */
+    }
+    c->x->in_len += (size_t)nread;
+    parse(c);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    struct uvh_conn *c = t->data;
+
+    switch (c->state) {
+    case UVH_CONN_IDLE:
+        uvh_clog(UVH_LOG_DEBUG, c->id, "Keep-alive timeout for %s", c->peer);
+        uvh_conn_close(c, "idle timeout");
+        break;
+    case UVH_CONN_READ_HEAD:
+        if (!c->x || c->x->in_len == 0) {
+            uvh_conn_close(c, "no request before timeout");
+            break;
+        }
+        /* fall through */
+    case UVH_CONN_READ_BODY:
+        fail_request(c, UVH_STATUS_REQUEST_TIMEOUT, "request timeout");
+        break;
+    case UVH_CONN_WRITE:
+        uvh_conn_close(c, "write timeout");
+        break;
+    case UVH_CONN_HANDLE:
+    case UVH_CONN_CLOSING:
+        break;
+    }
+}
+
+const char *uvh_conn_state_name(const struct uvh_conn *c)
+{
+    return state_names[c->state];
+}

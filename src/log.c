@@ -1,0 +1,160 @@
+/* log.c - owns the log threshold and the batch buffer behind stderr. It must not block on
+ * anything but the final write, and never formats a line whose level is filtered out. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum uvh_log_level uvh_log_threshold = UVH_LOG_INFO;
+
+/* Lines wait here until the loop's check phase (or a full buffer) writes them in one call. */
+#define LOG_BATCH 16384
+#define LOG_LINE_MAX 2048
+
+static uv_once_t log_once = UV_ONCE_INIT;
+static uv_mutex_t log_mutex;
+static char log_buf[LOG_BATCH];
+static size_t log_len;
+static time_t stamp_sec = (time_t)-1;
+static char stamp[32];
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+static void log_init(void)
+{
+    if (uv_mutex_init(&log_mutex) != 0)
+        abort();
+}
+
+static void flush_locked(void)
+{
+    if (log_len) {
+        fwrite(log_buf, 1, log_len, stderr);
+        fflush(stderr);
+        log_len = 0;
+    }
+}
+
+/* Local time, re-formatted only when the second changes. */
+static const char *timestamp(void)
+{
+    time_t now = time(NULL);
+    if (now != stamp_sec) {
+        struct tm tm;
+#ifdef _WIN32
+        localtime_s(&tm, &now);
+#else
+        localtime_r(&now, &tm);
+#endif
+        strftime(stamp, sizeof(stamp), "[%Y-%m-%d %H:%M:%S]", &tm);
+        stamp_sec = now;
+    }
+    return stamp;
+}
+
+static void write_line(enum uvh_log_level level, uint64_t conn_id, int err, const char *fmt,
+                       va_list ap)
+{
+    char line[LOG_LINE_MAX];
+    int n;
+
+    uv_once(&log_once, log_init);
+    uv_mutex_lock(&log_mutex);
+    if (conn_id)
+        n = snprintf(line, sizeof(line), "%s [%s] [#%llu] ", timestamp(), level_names[level],
+                     (unsigned long long)conn_id);
+    else
+        n = snprintf(line, sizeof(line), "%s [%s] ", timestamp(), level_names[level]);
+    size_t len = n > 0 ? (size_t)n : 0;
+    n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+    len = n < 0 ? len : len + (size_t)n;
+    if (len > sizeof(line) - 2)
+        len = sizeof(line) - 2;
+    if (err) {
+        n = snprintf(line + len, sizeof(line) - len, ": %s: %s", uv_err_name(err),
+                     uv_strerror(err));
+        len = n < 0 ? len : len + (size_t)n;
+        if (len > sizeof(line) - 2)
+            len = sizeof(line) - 2;
+    }
+    line[len++] = '\n';
+
+    if (log_len + len > sizeof(log_buf))
+        flush_locked();
+    memcpy(log_buf + log_len, line, len);
+    log_len += len;
+    /* Errors are rare and may precede an exit: never leave them in the buffer. */
+    if (level == UVH_LOG_ERROR)
+        flush_locked();
+    uv_mutex_unlock(&log_mutex);
+}
+
+void uvh_log_write(enum uvh_log_level level, uint64_t conn_id, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    write_line(level, conn_id, 0, fmt, ap);
+    va_end(ap);
+}
+
+void uvh_log_write_uv(enum uvh_log_level level, uint64_t conn_id, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    write_line(level, conn_id, err, fmt, ap);
+    va_end(ap);
+}
+
+void uvh_log_flush(void)
+{
+    uv_once(&log_once, log_init);
+    uv_mutex_lock(&log_mutex);
+    flush_locked();
+    uv_mutex_unlock(&log_mutex);
+}
+
+int uvh_log_parse_level(const char *s, enum uvh_log_level *out)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (strcmp(s, level_names[i]) == 0) {
+            *out = (enum uvh_log_level)i;
+            return 0;
+        }
+    }
+    return UV_EINVAL;
+}
+
+char *uvh_log_escape(char *dst, size_t cap, struct uvh_slice src)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+
+    if (cap == 0)
+        return dst;
+    for (size_t i = 0; i < src.len; i++) {
+        unsigned char c = (unsigned char)src.ptr[i];
+        bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+        size_t need = plain ? 1 : 4;
+        if (o + need + 4 > cap) { /* room for "..." and the NUL */
+            if (cap >= 4) {
+                o = o > cap - 4 ? cap - 4 : o;
+                memcpy(dst + o, "...", 3);
+                o += 3;
+            }
+            break;
+        }
+        if (plain) {
+            dst[o++] = (char)c;
+        } else {
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[c >> 4];
+            dst[o++] = hex[c & 15];
+        }
+    }
+    dst[o < cap ? o : cap - 1] = '\0';
+    return dst;
+}

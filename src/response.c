@@ -1,0 +1,147 @@
+/* response.c - owns the bytes of a response head and of error pages. It formats only; the
+ * connection decides keep-alive and performs the write. */
+#include "response.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "date.h"
+
+static time_t date_sec = (time_t)-1;
+static char date_str[UVH_DATE_LEN + 1];
+
+const char *uvh_response_date_now(void)
+{
+    time_t now = time(NULL);
+    if (now != date_sec) {
+        uvh_date_format((int64_t)now, date_str);
+        date_sec = now;
+    }
+    return date_str;
+}
+
+bool uvh_response_bodyless(enum uvh_status st)
+{
+    return st < 200 || st == UVH_STATUS_NO_CONTENT || st == UVH_STATUS_NOT_MODIFIED;
+}
+
+void uvh_response_reset(struct uvh_response *r)
+{
+    r->status = UVH_STATUS_NONE;
+    r->content_type = NULL;
+    r->content_length = 0;
+    r->head_only = false;
+    r->keep_alive = false;
+    r->extra_len = 0;
+    r->head_len = 0;
+    r->body_len = 0;
+    r->served = NULL;
+    r->served_size = 0;
+    r->bytes_sent = 0;
+}
+
+int uvh_response_add(struct uvh_response *r, const char *name, const char *fmt, ...)
+{
+    size_t cap = sizeof(r->extra) - r->extra_len;
+    int n = snprintf(r->extra + r->extra_len, cap, "%s: ", name);
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    size_t len = (size_t)n;
+    va_list ap;
+    va_start(ap, fmt);
+    n = vsnprintf(r->extra + r->extra_len + len, cap - len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || len + (size_t)n + 2 >= cap)
+        return -1;
+    len += (size_t)n;
+    memcpy(r->extra + r->extra_len + len, "\r\n", 2);
+    r->extra_len += len + 2;
+    return 0;
+}
+
+int uvh_response_add_disposition(struct uvh_response *r, struct uvh_slice name)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char ascii[256], encoded[768];
+    size_t a = 0, e = 0;
+    bool plain = true;
+
+    for (size_t i = 0; i < name.len && a + 1 < sizeof(ascii) && e + 4 < sizeof(encoded); i++) {
+        unsigned char c = (unsigned char)name.ptr[i];
+        bool safe = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+        ascii[a++] = safe ? (char)c : '_';
+        plain &= c >= 0x20 && c < 0x7f;
+        /* RFC 5987 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~" */
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            (c && strchr("!#$&+-.^_`|~", c))) {
+            encoded[e++] = (char)c;
+        } else {
+            encoded[e++] = '%';
+            encoded[e++] = hex[c >> 4];
+            encoded[e++] = hex[c & 15];
+        }
+    }
+    ascii[a] = '\0';
+    encoded[e] = '\0';
+    if (plain)
+        return uvh_response_add(r, "Content-Disposition", "attachment; filename=\"%s\"", ascii);
+    return uvh_response_add(r, "Content-Disposition",
+                            "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, encoded);
+}
+
+void uvh_response_set_error(struct uvh_response *r, enum uvh_status st)
+{
+    const char *reason = uvh_status_reason(st);
+    int n = snprintf(r->body, sizeof(r->body),
+                     "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                     "<title>%d %s</title></head>\n<body><h1>%d %s</h1>\n<p>%s</p>\n"
+                     "<hr><address>%s</address></body></html>\n",
+                     (int)st, reason, (int)st, reason, uvh_status_sentence(st), UVH_SERVER_NAME);
+    r->status = st;
+    r->body_len = n > 0 && (size_t)n < sizeof(r->body) ? (size_t)n : 0;
+    r->content_type = "text/html; charset=utf-8";
+    r->content_length = r->body_len;
+}
+
+int uvh_response_format_head(struct uvh_response *r)
+{
+    char *p = r->head;
+    size_t cap = sizeof(r->head);
+    int n;
+
+    n = snprintf(p, cap,
+                 "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: " UVH_SERVER_NAME "\r\n"
+                 "X-Content-Type-Options: nosniff\r\n",
+                 (int)r->status, uvh_status_reason(r->status), uvh_response_date_now());
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    size_t len = (size_t)n;
+    if (r->content_type) {
+        n = snprintf(p + len, cap - len, "Content-Type: %s\r\n", r->content_type);
+        if (n < 0 || (size_t)n >= cap - len)
+            return -1;
+        len += (size_t)n;
+    }
+    if (!uvh_response_bodyless(r->status)) {
+        n = snprintf(p + len, cap - len, "Content-Length: %llu\r\n",
+                     (unsigned long long)r->content_length);
+        if (n < 0 || (size_t)n >= cap - len)
+            return -1;
+        len += (size_t)n;
+    }
+    if (r->extra_len + 2 > cap - len)
+        return -1;
+    memcpy(p + len, r->extra, r->extra_len);
+    len += r->extra_len;
+    if (r->keep_alive)
+        n = snprintf(p + len, cap - len, "Connection: keep-alive\r\nKeep-Alive: timeout=%u, max=%u\r\n\r\n",
+                     r->ka_timeout_s, r->ka_remaining);
+    else
+        n = snprintf(p + len, cap - len, "Connection: close\r\n\r\n");
+    if (n < 0 || (size_t)n >= cap - len)
+        return -1;
+    r->head_len = len + (size_t)n;
+    return 0;
+}

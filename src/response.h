@@ -1,0 +1,61 @@
+/* response.h - struct uvh_response: status line and headers into one buffer, error pages. */
+#ifndef UVH_RESPONSE_H
+#define UVH_RESPONSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http_status.h"
+#include "log.h"
+#include "slice.h"
+
+#define UVH_SERVER_NAME "uvhttpd/" UVH_VERSION
+#define UVH_RESPONSE_HEAD_MAX 2048
+#define UVH_RESPONSE_EXTRA_MAX 1024
+#define UVH_RESPONSE_BODY_MAX 640
+
+/* One response being prepared and sent; owned by the connection's exchange, so every buffer
+ * here lives until the write that carries it completes. */
+struct uvh_response {
+    enum uvh_status status;
+    const char *content_type; /* static string or NULL */
+    uint64_t content_length;  /* bytes of body the full (GET) response carries */
+    bool head_only;           /* HEAD: the same headers, no body */
+    bool keep_alive;          /* decided by the connection just before the head is formatted */
+    unsigned ka_timeout_s;
+    unsigned ka_remaining;    /* requests this connection will still accept */
+    size_t extra_len;         /* handler-specific header lines, each ending in CRLF */
+    char extra[UVH_RESPONSE_EXTRA_MAX];
+    size_t head_len;
+    char head[UVH_RESPONSE_HEAD_MAX];
+    size_t body_len; /* a small generated body (error page), sent with the head */
+    char body[UVH_RESPONSE_BODY_MAX];
+    const char *served;   /* for the access log: file name or handler, NULL if none */
+    uint64_t served_size;
+    uint64_t bytes_sent; /* head and body bytes written so far */
+};
+
+/* Clears the response for a new request. */
+void uvh_response_reset(struct uvh_response *r);
+
+/* Appends "Name: value\r\n" to the extra headers (printf-style value); -1 if it does not fit. */
+int uvh_response_add(struct uvh_response *r, const char *name, const char *fmt, ...) UVH_PRINTF(3, 4);
+
+/* Makes r an error response: HTML page with code, reason, one sentence and the server name. */
+void uvh_response_set_error(struct uvh_response *r, enum uvh_status st);
+
+/* Formats the status line and all headers into r->head; -1 if they do not fit. */
+int uvh_response_format_head(struct uvh_response *r);
+
+/* Writes Content-Disposition for a download named `name` (RFC 6266: quoted ASCII fallback with
+ * unsafe bytes replaced, plus filename* when the name is not plain ASCII). */
+int uvh_response_add_disposition(struct uvh_response *r, struct uvh_slice name);
+
+/* The current IMF-fixdate, formatted at most once per second. */
+const char *uvh_response_date_now(void);
+
+/* True for statuses whose responses carry no body and no Content-Length (1xx, 204, 304). */
+bool uvh_response_bodyless(enum uvh_status st);
+
+#endif

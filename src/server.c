@@ -1,0 +1,352 @@
+/* server.c - owns the loop, the listener, signal handling, the list of live connections and
+ * the pool of exchanges. It accepts and stops; everything about one connection is conn.c's. */
+#include "server.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llhttp.h>
+
+#include "conn.h"
+#include "log.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define FREE_EXCHANGES_MAX 64
+
+int uvh_server_set_threadpool_size(unsigned n)
+{
+    char v[16];
+    snprintf(v, sizeof(v), "%u", n);
+    /* libuv reads UV_THREADPOOL_SIZE through the C runtime's getenv at the first threadpool use,
+     * so uv_os_setenv (SetEnvironmentVariable on Windows) is not enough there. */
+#ifdef _WIN32
+    return _putenv_s("UV_THREADPOOL_SIZE", v) == 0 ? 0 : UV_EINVAL;
+#else
+    return setenv("UV_THREADPOOL_SIZE", v, 1) == 0 ? 0 : UV_EINVAL;
+#endif
+}
+
+struct uvh_exchange *uvh_server_exchange_get(struct uvh_server *s)
+{
+    struct uvh_exchange *x = s->free_exchanges;
+    if (x) {
+        s->free_exchanges = x->next_free;
+        s->n_free_exchanges--;
+        return x;
+    }
+    return malloc(sizeof(*x));
+}
+
+void uvh_server_exchange_put(struct uvh_server *s, struct uvh_exchange *x)
+{
+    if (s->n_free_exchanges >= FREE_EXCHANGES_MAX) {
+        free(x);
+        return;
+    }
+    x->next_free = s->free_exchanges;
+    s->free_exchanges = x;
+    s->n_free_exchanges++;
+}
+
+void uvh_server_conn_free(struct uvh_server *s, struct uvh_conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->n_conns--;
+    free(c);
+}
+
+static void format_peer(const struct sockaddr_storage *ss, char *out, size_t cap)
+{
+    char ip[64] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        uv_ip6_name(a, ip, sizeof(ip));
+        port = ntohs(a->sin6_port);
+        snprintf(out, cap, "[%s]:%d", ip, port);
+        return;
+    }
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    uv_ip4_name(a, ip, sizeof(ip));
+    port = ntohs(a->sin_port);
+    snprintf(out, cap, "%s:%d", ip, port);
+}
+
+static void on_conn_handle_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    struct uvh_server *s = container_of(listener, struct uvh_server, listener);
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+
+    if (status < 0) {
+        uvh_log_uv(UVH_LOG_ERROR, status, "accept failed");
+        return;
+    }
+    struct uvh_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        uvh_log(UVH_LOG_ERROR, "out of memory accepting a connection");
+        return;
+    }
+    uv_tcp_init(&s->loop, &c->tcp);
+    c->tcp.data = c;
+    int rc = uv_accept(listener, (uv_stream_t *)&c->tcp);
+    if (rc < 0) {
+        uvh_log_uv(UVH_LOG_ERROR, rc, "accept failed");
+        uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+        return;
+    }
+    uv_timer_init(&s->loop, &c->timer);
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->server = s;
+    c->refs = 2; /* tcp and timer */
+    c->id = ++s->next_conn_id;
+    llhttp_init(&c->parser, HTTP_REQUEST, &uvh_request_settings);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        format_peer(&ss, c->peer, sizeof(c->peer));
+    else
+        strcpy(c->peer, "unknown");
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->n_conns++;
+    uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s", c->peer);
+    uvh_conn_start(c);
+}
+
+static void begin_stop(struct uvh_server *s)
+{
+    if (s->stopping)
+        return;
+    s->stopping = true;
+    uvh_log(UVH_LOG_INFO, "Shutting down: no new connections, finishing %zu open one%s",
+            s->n_conns, s->n_conns == 1 ? "" : "s");
+    uv_close((uv_handle_t *)&s->listener, NULL);
+    uv_close((uv_handle_t *)&s->stop_async, NULL);
+    /* Connections without a request being answered go now; busy ones close after their
+     * response, since keep-alive is off from here on. */
+    for (struct uvh_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == UVH_CONN_IDLE || c->state == UVH_CONN_READ_HEAD)
+            uvh_conn_close(c, "server shutting down");
+    }
+}
+
+static void on_stop_async(uv_async_t *a)
+{
+    begin_stop(a->data);
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    struct uvh_server *s = sig->data;
+    if (s->stopping) {
+        uvh_log(UVH_LOG_WARN, "Second signal %d: exiting at once", signum);
+        uvh_log_flush();
+        exit(1);
+    }
+    uvh_log(UVH_LOG_INFO, "Signal %d received", signum);
+    begin_stop(s);
+}
+
+static void on_log_check(uv_check_t *h)
+{
+    (void)h;
+    uvh_log_flush();
+}
+
+void uvh_server_stop(struct uvh_server *s)
+{
+    uv_async_send(&s->stop_async);
+}
+
+static bool is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0;
+}
+
+static void add_host_rules(struct uvh_server *s, const char *host)
+{
+    char name[UVH_HOST_NAME_MAX];
+    bool bare = s->port == 80;
+
+    s->wildcard = strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+    if (strchr(host, ':'))
+        snprintf(name, sizeof(name), "[%s]", host);
+    else
+        snprintf(name, sizeof(name), "%s", host);
+    if (!s->wildcard)
+        uvh_host_add(&s->hosts, name, s->port, bare);
+    if (s->wildcard || is_loopback(host)) {
+        uvh_host_add(&s->hosts, "localhost", s->port, bare);
+        uvh_host_add(&s->hosts, "127.0.0.1", s->port, bare);
+        uvh_host_add(&s->hosts, "[::1]", s->port, bare);
+    }
+}
+
+/* Start-up file-system work runs synchronously: the loop is not serving anyone yet. */
+static int resolve_root(struct uvh_server *s, const char *root)
+{
+    uv_fs_t req;
+    int rc = uv_fs_realpath(NULL, &req, root, NULL);
+    if (rc < 0) {
+        uvh_log_uv(UVH_LOG_ERROR, rc, "Document root %s cannot be used", root);
+        return rc;
+    }
+    size_t n = strlen(req.ptr);
+    if (n >= sizeof(s->root) - 1) {
+        uv_fs_req_cleanup(&req);
+        uvh_log(UVH_LOG_ERROR, "Document root path is too long");
+        return UV_ENAMETOOLONG;
+    }
+    memcpy(s->root, req.ptr, n + 1);
+    uv_fs_req_cleanup(&req);
+    while (n > 1 && (s->root[n - 1] == '/' || s->root[n - 1] == '\\'))
+        s->root[--n] = '\0';
+    s->root_len = n;
+    rc = uv_fs_stat(NULL, &req, s->root, NULL);
+    bool dir = rc == 0 && (req.statbuf.st_mode & S_IFMT) == S_IFDIR;
+    uv_fs_req_cleanup(&req);
+    if (!dir) {
+        uvh_log(UVH_LOG_ERROR, "Document root %s is not a directory", s->root);
+        return UV_ENOTDIR;
+    }
+    char uploads[UVH_PATH_MAX + 16];
+    snprintf(uploads, sizeof(uploads), "%s/uploads", s->root);
+    rc = uv_fs_mkdir(NULL, &req, uploads, 0755, NULL);
+    uv_fs_req_cleanup(&req);
+    if (rc < 0 && rc != UV_EEXIST)
+        uvh_log_uv(UVH_LOG_WARN, rc, "Cannot create %s", uploads);
+    return 0;
+}
+
+static int bind_listener(struct uvh_server *s, const struct uvh_config *cfg)
+{
+    struct sockaddr_storage addr;
+    const char *host = strcmp(cfg->host, "localhost") == 0 ? "127.0.0.1" : cfg->host;
+    int rc = uv_ip4_addr(host, (int)cfg->port, (struct sockaddr_in *)&addr);
+    if (rc != 0)
+        rc = uv_ip6_addr(host, (int)cfg->port, (struct sockaddr_in6 *)&addr);
+    if (rc != 0) {
+        uvh_log(UVH_LOG_ERROR, "Invalid host address '%s': expected an IPv4 or IPv6 address", cfg->host);
+        return rc;
+    }
+    uv_tcp_init(&s->loop, &s->listener);
+    rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
+    if (rc != 0) {
+        uvh_log_uv(UVH_LOG_ERROR, rc, "Cannot listen on %s:%u", cfg->host, cfg->port);
+        return rc;
+    }
+    int len = sizeof(addr);
+    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&addr, &len);
+    s->port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
+                                               : ((struct sockaddr_in *)&addr)->sin_port);
+    snprintf(s->url, sizeof(s->url), strchr(cfg->host, ':') ? "http://[%s]:%u" : "http://%s:%u",
+             cfg->host, s->port);
+    add_host_rules(s, cfg->host);
+    return 0;
+}
+
+static void close_walk_cb(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int uvh_server_new(const struct uvh_config *cfg, struct uvh_server **out)
+{
+    struct uvh_server *s = calloc(1, sizeof(*s));
+    int rc;
+
+    *out = NULL;
+    if (!s)
+        return UV_ENOMEM;
+#ifndef _WIN32
+    signal(SIGPIPE, SIG_IGN); /* a peer that goes away mid-write is an error code, not a crash */
+#endif
+    s->cfg = cfg;
+    rc = uv_loop_init(&s->loop);
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
+    rc = resolve_root(s, cfg->root);
+    if (rc == 0)
+        rc = bind_listener(s, cfg);
+    if (rc != 0) {
+        uv_walk(&s->loop, close_walk_cb, NULL);
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&s->loop);
+        free(s);
+        uvh_log_flush();
+        return rc;
+    }
+    uv_async_init(&s->loop, &s->stop_async, on_stop_async);
+    s->stop_async.data = s;
+    uv_signal_init(&s->loop, &s->sigint);
+    uv_signal_init(&s->loop, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    /* Signals and the log flush must not keep the loop alive once serving has ended. */
+    uv_unref((uv_handle_t *)&s->sigint);
+    uv_unref((uv_handle_t *)&s->sigterm);
+    uv_check_init(&s->loop, &s->log_check);
+    uv_check_start(&s->log_check, on_log_check);
+    uv_unref((uv_handle_t *)&s->log_check);
+
+    uvh_log(UVH_LOG_INFO, "uvhttpd %s (libuv %s, llhttp %d.%d.%d)", UVH_VERSION,
+            uv_version_string(), LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH);
+    uvh_log(UVH_LOG_INFO, "Document root: %s", s->root);
+    uvh_log(UVH_LOG_INFO, "Thread pool size: %u", cfg->threads);
+    uvh_log(UVH_LOG_INFO, "Thread pool status: 0/%u active", cfg->threads);
+    uvh_log(UVH_LOG_INFO,
+            "Limits: keep-alive timeout %u s, %u requests per connection, request timeout %u s",
+            cfg->keep_alive_timeout_s, cfg->max_requests, cfg->request_timeout_s);
+    uvh_log(UVH_LOG_INFO, "HTTP Server started on %s", s->url);
+    uvh_log(UVH_LOG_INFO, "Press Ctrl+C to stop the server");
+    uvh_log_flush();
+    *out = s;
+    return 0;
+}
+
+int uvh_server_run(struct uvh_server *s)
+{
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    /* Serving is over: close what remains (signals, the log check) and let the callbacks run. */
+    uv_walk(&s->loop, close_walk_cb, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    int rc = uv_loop_close(&s->loop);
+    if (rc != 0)
+        uvh_log_uv(UVH_LOG_ERROR, rc, "event loop did not close cleanly");
+    uvh_log(UVH_LOG_INFO, "Server stopped");
+    uvh_log_flush();
+    return rc;
+}
+
+void uvh_server_free(struct uvh_server *s)
+{
+    if (!s)
+        return;
+    while (s->free_exchanges) {
+        struct uvh_exchange *x = s->free_exchanges;
+        s->free_exchanges = x->next_free;
+        free(x);
+    }
+    free(s);
+}

@@ -1,0 +1,64 @@
+/* server.h - struct uvh_server: the loop, the listener, signals and the live connections. */
+#ifndef UVH_SERVER_H
+#define UVH_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "host.h"
+#include "static_handler.h"
+
+struct uvh_conn;
+struct uvh_exchange;
+
+struct uvh_server {
+    uv_loop_t loop;
+    uv_tcp_t listener;
+    uv_signal_t sigint, sigterm;
+    uv_async_t stop_async; /* the one thing another thread may touch */
+    uv_check_t log_check;  /* flushes the log once per loop iteration */
+    const struct uvh_config *cfg;
+    struct uvh_host_list hosts; /* names this server answers to */
+    bool wildcard;              /* bound to 0.0.0.0 or ::: also accept the local address */
+    bool stopping;
+    unsigned port; /* the bound port */
+    char url[96];  /* http://HOST:PORT */
+    size_t root_len;
+    char root[UVH_PATH_MAX]; /* real path of the document root, no trailing slash */
+    struct uvh_conn *conns;  /* live connections */
+    size_t n_conns;
+    struct uvh_exchange *free_exchanges;
+    size_t n_free_exchanges;
+    uint64_t next_conn_id;
+};
+
+/* Sets libuv's threadpool size; call before anything uses the threadpool. Returns 0 or an error. */
+int uvh_server_set_threadpool_size(unsigned n);
+
+/* Resolves the root, binds and listens (port 0: any free port) and logs the start-up lines.
+ * Returns 0 or a negative libuv error (already logged). */
+int uvh_server_new(const struct uvh_config *cfg, struct uvh_server **out);
+
+/* Runs the loop until the server stops, then closes every handle. Returns 0, or the non-zero
+ * result of uv_loop_close. */
+int uvh_server_run(struct uvh_server *s);
+
+/* Asks a running server to stop gracefully; safe from any thread. */
+void uvh_server_stop(struct uvh_server *s);
+
+/* Frees a server that is not running. */
+void uvh_server_free(struct uvh_server *s);
+
+/* An exchange from the free list (or a new one); NULL when out of memory. */
+struct uvh_exchange *uvh_server_exchange_get(struct uvh_server *s);
+
+/* Returns an exchange to the free list. */
+void uvh_server_exchange_put(struct uvh_server *s, struct uvh_exchange *x);
+
+/* Unlinks and frees a connection whose handles have all closed. */
+void uvh_server_conn_free(struct uvh_server *s, struct uvh_conn *c);
+
+#endif

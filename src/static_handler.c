@@ -1,0 +1,363 @@
+/* static_handler.c - owns GET/HEAD of files: path -> open -> fstat -> validators, ranges ->
+ * head -> body. Every file-system call is a uv_fs request on the threadpool; one read or one
+ * write is in flight at a time, and the descriptor is closed before the request ends. */
+#include "static_handler.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conditional.h"
+#include "conn.h"
+#include "date.h"
+#include "log.h"
+#include "mime.h"
+#include "path.h"
+#include "range.h"
+#include "server.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* What to do once the descriptor is closed. */
+enum after_close { AFTER_DONE, AFTER_RESPOND, AFTER_ERROR };
+
+void uvh_static_init(struct uvh_static_file *f)
+{
+    f->fd = -1;
+    f->offset = 0;
+    f->remaining = 0;
+    f->chunk = NULL;
+    f->index_tried = 0;
+    f->path_len = 0;
+    f->after_close = UVH_STATUS_NONE;
+}
+
+static struct uvh_conn *conn_of(uv_fs_t *req)
+{
+    return req->data;
+}
+
+/* errno -> status and log level in one place (nginx ngx_http_static_module). */
+static enum uvh_status status_for_error(int err, enum uvh_log_level *level)
+{
+    switch (err) {
+    case UV_ENOENT:
+    case UV_ENOTDIR:
+    case UV_ENAMETOOLONG:
+        *level = UVH_LOG_DEBUG;
+        return UVH_STATUS_NOT_FOUND;
+    case UV_EACCES:
+    case UV_EPERM:
+    case UV_ELOOP:
+        *level = UVH_LOG_WARN;
+        return UVH_STATUS_FORBIDDEN;
+    case UV_EMFILE:
+    case UV_ENFILE:
+        *level = UVH_LOG_ERROR;
+        return UVH_STATUS_SERVICE_UNAVAILABLE;
+    default:
+        *level = UVH_LOG_ERROR;
+        return UVH_STATUS_INTERNAL_SERVER_ERROR;
+    }
+}
+
+static void finish(struct uvh_conn *c, enum after_close what, enum uvh_status st)
+{
+    struct uvh_static_file *f = &c->x->file;
+    free(f->chunk);
+    f->chunk = NULL;
+    if (what == AFTER_DONE || uvh_conn_closing(c))
+        uvh_conn_response_done(c);
+    else if (what == AFTER_RESPOND)
+        uvh_conn_respond(c);
+    else
+        uvh_conn_respond_error(c, st);
+}
+
+static void on_closed(uv_fs_t *req)
+{
+    struct uvh_conn *c = conn_of(req);
+    struct uvh_static_file *f = &c->x->file;
+    enum uvh_status st = f->after_close;
+    uv_fs_req_cleanup(req);
+    f->fd = -1;
+    finish(c, st == UVH_STATUS_NONE ? AFTER_DONE : st == UVH_STATUS_OK ? AFTER_RESPOND : AFTER_ERROR, st);
+}
+
+/* Closes the descriptor (if open) on the threadpool, then finishes: st NONE ends the request,
+ * OK sends the prepared response, anything else sends that error page. */
+static void close_then(struct uvh_conn *c, enum uvh_status st)
+{
+    struct uvh_exchange *x = c->x;
+    x->file.after_close = st;
+    if (x->file.fd >= 0 && uv_fs_close(&c->server->loop, &x->fs, x->file.fd, on_closed) == 0)
+        return;
+    x->file.fd = -1;
+    finish(c, st == UVH_STATUS_NONE ? AFTER_DONE : st == UVH_STATUS_OK ? AFTER_RESPOND : AFTER_ERROR, st);
+}
+
+static struct uvh_slice basename_of(const struct uvh_static_file *f)
+{
+    size_t i = f->path_len;
+    while (i > 0 && f->path[i - 1] != '/')
+        i--;
+    return (struct uvh_slice){f->path + i, f->path_len - i};
+}
+
+static void read_next(struct uvh_conn *c);
+
+static void on_chunk_written(struct uvh_conn *c, int status)
+{
+    struct uvh_static_file *f = &c->x->file;
+    if (status < 0 || uvh_conn_closing(c) || f->remaining == 0)
+        close_then(c, UVH_STATUS_NONE);
+    else
+        read_next(c);
+}
+
+static void on_read_done(uv_fs_t *req)
+{
+    struct uvh_conn *c = conn_of(req);
+    struct uvh_exchange *x = c->x;
+    struct uvh_static_file *f = &x->file;
+    ssize_t n = req->result;
+    bool head_sent = x->res.head_len > 0;
+    char *buf = f->chunk ? f->chunk : f->small;
+
+    uv_fs_req_cleanup(req);
+    if (uvh_conn_closing(c)) {
+        close_then(c, UVH_STATUS_NONE);
+        return;
+    }
+    if (n <= 0) {
+        /* The file shrank or failed under us: nothing sent yet means 500, else the promised
+         * length cannot be met and the connection must end. */
+        uvh_clog(UVH_LOG_ERROR, c->id, "read of %s failed at offset %llu: %s", f->path,
+                 (unsigned long long)f->offset, n < 0 ? uv_strerror((int)n) : "unexpected end of file");
+        if (!head_sent) {
+            close_then(c, UVH_STATUS_INTERNAL_SERVER_ERROR);
+        } else {
+            uvh_conn_close(c, "file read error");
+            close_then(c, UVH_STATUS_NONE);
+        }
+        return;
+    }
+    f->offset += (uint64_t)n;
+    f->remaining -= (uint64_t)n;
+    f->chunk_len += (size_t)n;
+    if (!f->chunk && f->remaining > 0) { /* a short read of a small body: read the rest */
+        read_next(c);
+        return;
+    }
+    size_t len = f->chunk_len;
+    f->chunk_len = 0;
+    if (!head_sent)
+        uvh_conn_write_head(c, buf, len, on_chunk_written);
+    else
+        uvh_conn_write_body(c, buf, len, on_chunk_written);
+}
+
+static void read_next(struct uvh_conn *c)
+{
+    struct uvh_exchange *x = c->x;
+    struct uvh_static_file *f = &x->file;
+    char *base = f->chunk ? f->chunk : f->small;
+    size_t cap = f->chunk ? UVH_FILE_CHUNK : sizeof(f->small);
+    size_t want = f->remaining < cap - f->chunk_len ? (size_t)f->remaining : cap - f->chunk_len;
+    uv_buf_t b = uv_buf_init(base + f->chunk_len, (unsigned)want);
+
+    x->fs.data = c;
+    int rc = uv_fs_read(&c->server->loop, &x->fs, f->fd, &b, 1, (int64_t)f->offset, on_read_done);
+    if (rc < 0) {
+        uvh_clog(UVH_LOG_ERROR, c->id, "cannot read %s: %s", f->path, uv_strerror(rc));
+        if (x->res.head_len == 0) {
+            close_then(c, UVH_STATUS_INTERNAL_SERVER_ERROR);
+        } else {
+            uvh_conn_close(c, "file read error");
+            close_then(c, UVH_STATUS_NONE);
+        }
+    }
+}
+
+/* Validators, preconditions (RFC 9110 section 13.2.2 order) and ranges, then the head. */
+static void respond_file(struct uvh_conn *c, const uv_stat_t *st, struct uvh_mime_type mime)
+{
+    struct uvh_exchange *x = c->x;
+    struct uvh_static_file *f = &x->file;
+    struct uvh_request *req = &x->req;
+    struct uvh_response *res = &x->res;
+    struct uvh_slice name = basename_of(f);
+    uint64_t size = st->st_size;
+    int64_t mtime = st->st_mtim.tv_sec;
+    char etag_buf[UVH_ETAG_MAX], lm[UVH_DATE_LEN + 1];
+    struct uvh_slice etag = {etag_buf, uvh_etag_format(size, mtime, st->st_mtim.tv_nsec, etag_buf)};
+
+    uvh_date_format(mtime, lm);
+    uvh_response_add(res, "ETag", "%s", etag_buf);
+    uvh_response_add(res, "Last-Modified", "%s", lm);
+    res->served = name.ptr;
+    res->served_size = size;
+
+    struct uvh_slice inm = req->hdr[UVH_HDR_IF_NONE_MATCH];
+    struct uvh_slice ims = req->hdr[UVH_HDR_IF_MODIFIED_SINCE];
+    if (inm.ptr ? uvh_cond_none_match_hit(inm, etag)
+                : ims.ptr && uvh_cond_not_modified_since(ims, mtime)) {
+        res->status = UVH_STATUS_NOT_MODIFIED;
+        close_then(c, UVH_STATUS_OK);
+        return;
+    }
+
+    uvh_response_add(res, "Accept-Ranges", "bytes");
+    if (mime.download)
+        uvh_response_add_disposition(res, name);
+    res->content_type = mime.type;
+    res->status = UVH_STATUS_OK;
+    f->offset = 0;
+    f->remaining = size;
+
+    struct uvh_slice range = req->hdr[UVH_HDR_RANGE];
+    if (range.ptr && llhttp_get_method(&c->parser) == HTTP_GET &&
+        uvh_cond_if_range_ok(req->hdr[UVH_HDR_IF_RANGE], etag, mtime)) {
+        struct uvh_range r;
+        switch (uvh_range_parse(range, size, &r)) {
+        case UVH_RANGE_PARTIAL:
+            res->status = UVH_STATUS_PARTIAL_CONTENT;
+            uvh_response_add(res, "Content-Range", "bytes %llu-%llu/%llu", (unsigned long long)r.start,
+                             (unsigned long long)(r.start + r.len - 1), (unsigned long long)size);
+            f->offset = r.start;
+            f->remaining = r.len;
+            break;
+        case UVH_RANGE_UNSATISFIABLE:
+            uvh_response_add(res, "Content-Range", "bytes */%llu", (unsigned long long)size);
+            close_then(c, UVH_STATUS_RANGE_NOT_SATISFIABLE);
+            return;
+        case UVH_RANGE_FULL:
+            break;
+        }
+    }
+    res->content_length = f->remaining;
+    uvh_clog(UVH_LOG_DEBUG, c->id, "Sending %s: %.*s (%llu bytes)",
+             mime.download ? "binary file" : "file", (int)name.len, name.ptr,
+             (unsigned long long)res->content_length);
+    if (res->head_only || f->remaining == 0) {
+        close_then(c, UVH_STATUS_OK);
+        return;
+    }
+    if (f->remaining > sizeof(f->small)) {
+        f->chunk = malloc(UVH_FILE_CHUNK);
+        if (!f->chunk) {
+            close_then(c, UVH_STATUS_SERVICE_UNAVAILABLE);
+            return;
+        }
+    }
+    f->chunk_len = 0;
+    read_next(c);
+}
+
+static void on_fstat(uv_fs_t *req)
+{
+    struct uvh_conn *c = conn_of(req);
+    struct uvh_exchange *x = c->x;
+    struct uvh_static_file *f = &x->file;
+    uv_stat_t st = req->statbuf;
+    int rc = (int)req->result;
+
+    uv_fs_req_cleanup(req);
+    if (uvh_conn_closing(c)) {
+        close_then(c, UVH_STATUS_NONE);
+        return;
+    }
+    if (rc < 0) {
+        enum uvh_log_level level;
+        enum uvh_status s = status_for_error(rc, &level);
+        uvh_clog(level, c->id, "fstat %s: %s", f->path, uv_strerror(rc));
+        close_then(c, s);
+        return;
+    }
+    if ((st.st_mode & S_IFMT) == S_IFDIR) {
+        if (f->index_tried) { /* index.html is a directory */
+            close_then(c, UVH_STATUS_NOT_FOUND);
+            return;
+        }
+        /* A directory named without its slash: redirect so relative links resolve. */
+        struct uvh_slice p = x->req.path, q = x->req.query;
+        uvh_response_add(&x->res, "Location", "%.*s/%s%.*s", (int)p.len, p.ptr, q.ptr ? "?" : "",
+                         (int)q.len, q.ptr ? q.ptr : "");
+        close_then(c, UVH_STATUS_MOVED_PERMANENTLY);
+        return;
+    }
+    if ((st.st_mode & S_IFMT) != S_IFREG) {
+        close_then(c, UVH_STATUS_NOT_FOUND);
+        return;
+    }
+    struct uvh_mime_type mime = uvh_mime_lookup(c->server->cfg, basename_of(f));
+    if (!mime.type) {
+        uvh_clog(UVH_LOG_INFO, c->id, "no MIME type for %s", f->path);
+        close_then(c, UVH_STATUS_UNSUPPORTED_MEDIA_TYPE);
+        return;
+    }
+    respond_file(c, &st, mime);
+}
+
+static void on_open(uv_fs_t *req)
+{
+    struct uvh_conn *c = conn_of(req);
+    struct uvh_exchange *x = c->x;
+    int rc = (int)req->result;
+
+    uv_fs_req_cleanup(req);
+    if (rc >= 0)
+        x->file.fd = rc;
+    if (uvh_conn_closing(c)) {
+        close_then(c, UVH_STATUS_NONE);
+        return;
+    }
+    if (rc < 0) {
+        enum uvh_log_level level;
+        enum uvh_status s = status_for_error(rc, &level);
+        uvh_clog(level, c->id, "open %s: %s", x->file.path, uv_strerror(rc));
+        close_then(c, s);
+        return;
+    }
+    x->fs.data = c;
+    rc = uv_fs_fstat(&c->server->loop, &x->fs, x->file.fd, on_fstat);
+    if (rc < 0)
+        close_then(c, UVH_STATUS_INTERNAL_SERVER_ERROR);
+}
+
+static void open_file(struct uvh_conn *c)
+{
+    struct uvh_exchange *x = c->x;
+    x->fs.data = c;
+    int rc = uv_fs_open(&c->server->loop, &x->fs, x->file.path, UV_FS_O_RDONLY, 0, on_open);
+    if (rc < 0)
+        close_then(c, UVH_STATUS_INTERNAL_SERVER_ERROR);
+}
+
+enum uvh_status uvh_static_handle(struct uvh_conn *c)
+{
+    struct uvh_server *s = c->server;
+    struct uvh_exchange *x = c->x;
+    struct uvh_static_file *f = &x->file;
+    char *rel = f->path + s->root_len + 1;
+    size_t rel_len;
+
+    enum uvh_status st = uvh_path_resolve(x->req.path, rel, UVH_PATH_MAX, &rel_len);
+    if (st != UVH_STATUS_OK) {
+        char target[512];
+        uvh_clog(st == UVH_STATUS_FORBIDDEN ? UVH_LOG_WARN : UVH_LOG_INFO, c->id,
+                 "Security: path traversal blocked for %s: %s", c->peer,
+                 uvh_log_escape(target, sizeof(target), x->req.target));
+        return st;
+    }
+    memcpy(f->path, s->root, s->root_len);
+    f->path[s->root_len] = '/';
+    f->path_len = s->root_len + 1 + rel_len;
+    if (rel_len == 0 || rel[rel_len - 1] == '/') {
+        memcpy(f->path + f->path_len, "index.html", sizeof("index.html"));
+        f->path_len += sizeof("index.html") - 1;
+        f->index_tried = 1;
+    }
+    open_file(c);
+    return UVH_STATUS_NONE;
+}

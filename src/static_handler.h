@@ -1,0 +1,38 @@
+/* static_handler.h - GET/HEAD of files under the document root, all disk work on the threadpool. */
+#ifndef UVH_STATIC_HANDLER_H
+#define UVH_STATIC_HANDLER_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "http_status.h"
+
+#define UVH_PATH_MAX 4096
+#define UVH_FILE_CHUNK (256 * 1024) /* bytes read per step when a body does not fit the head write */
+#define UVH_FILE_SMALL 16384        /* bodies up to this go out in the same write as the head */
+
+struct uvh_conn;
+
+/* Per-request state of the static handler, embedded in the connection's exchange. */
+struct uvh_static_file {
+    uv_file fd;           /* -1 when closed */
+    uint64_t offset;      /* next byte to read */
+    uint64_t remaining;   /* body bytes still to read */
+    char *chunk;          /* UVH_FILE_CHUNK bytes while streaming a large body, else NULL */
+    size_t chunk_len;
+    enum uvh_status after_close; /* what to answer once the descriptor is closed */
+    uint8_t index_tried;
+    size_t path_len;
+    char path[UVH_PATH_MAX + 64]; /* root + "/" + relative path, NUL-terminated */
+    char small[UVH_FILE_SMALL];   /* a small body, sent together with the head */
+};
+
+/* Answers GET or HEAD for the connection's current request. Returns UVH_STATUS_NONE when the
+ * answer will come asynchronously, or a status for the connection to answer with at once. */
+enum uvh_status uvh_static_handle(struct uvh_conn *c);
+
+/* Initialises the per-request state (no descriptor open). */
+void uvh_static_init(struct uvh_static_file *f);
+
+#endif
