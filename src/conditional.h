@@ -10,7 +10,8 @@
 #define UVH_ETAG_MAX 48
 
 /* Formats a strong ETag ("\"<mtime hex>-<size hex>\"") into out; returns its length. */
-size_t uvh_etag_format(uint64_t size, int64_t mtime_sec, int64_t mtime_nsec, char out[UVH_ETAG_MAX]);
+size_t uvh_etag_format(uint64_t size, int64_t mtime_sec, int64_t mtime_nsec,
+                       char out[UVH_ETAG_MAX]);
 
 /* If-None-Match: true when any listed tag (or "*") weakly matches etag, i.e. send 304. */
 bool uvh_cond_none_match_hit(struct uvh_slice header, struct uvh_slice etag);

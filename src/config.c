@@ -36,7 +36,8 @@ struct option_row {
 #define F(field) offsetof(struct uvh_config, field)
 
 static const struct option_row options[] = {
-    {"port", 'p', OPT_UINT, F(port), 0, 65535, "PORT", "port to listen on, 0 = any free port (8080)"},
+    {"port", 'p', OPT_UINT, F(port), 0, 65535, "PORT",
+     "port to listen on, 0 = any free port (8080)"},
     {"host", 0, OPT_STR, F(host), 0, 0, "HOST", "address to bind (127.0.0.1)"},
     {"threads", 't', OPT_UINT, F(threads), 1, 1024, "N", "threadpool size for file I/O (10)"},
     {"root", 'r', OPT_STR, F(root), 0, 0, "DIR", "directory to serve (./resources)"},
@@ -74,8 +75,8 @@ void uvh_config_usage(FILE *out)
 static void print_version(FILE *out)
 {
     fprintf(out, "uvhttpd %s\nlibuv %s, llhttp %d.%d.%d, jansson %s\n", UVH_VERSION,
-            uv_version_string(), LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR,
-            LLHTTP_VERSION_PATCH, JANSSON_VERSION);
+            uv_version_string(), LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH,
+            JANSSON_VERSION);
 }
 
 static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
@@ -99,8 +100,8 @@ static int apply(struct uvh_config *cfg, const struct option_row *o, const char 
     switch (o->kind) {
     case OPT_UINT:
         if (parse_uint(value, o->min, o->max, (unsigned *)(base + o->offset)) != 0) {
-            snprintf(err, errlen, "invalid %s '%s': expected a whole number from %u to %u",
-                     o->name, value, o->min, o->max);
+            snprintf(err, errlen, "invalid %s '%s': expected a whole number from %u to %u", o->name,
+                     value, o->min, o->max);
             return -1;
         }
         return 0;

@@ -1,4 +1,5 @@
-/* config.h - struct uvh_config: defaults, CLI parsing and bounds; read-only once the server runs. */
+/* config.h - struct uvh_config: defaults, CLI parsing and bounds; read-only once the server runs.
+ */
 #ifndef UVH_CONFIG_H
 #define UVH_CONFIG_H
 
@@ -21,7 +22,7 @@ struct uvh_config {
     unsigned threads; /* libuv threadpool size */
     const char *root;
     unsigned keep_alive_timeout_s;
-    unsigned max_requests;    /* per connection */
+    unsigned max_requests;      /* per connection */
     unsigned request_timeout_s; /* headers deadline; also each pause in a body or a write */
     enum uvh_log_level log_level;
     size_t n_mime;

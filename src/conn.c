@@ -11,10 +11,10 @@
 #include "router.h"
 #include "server.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 static const char *const state_names[] = {"reading headers", "reading body", "handling",
-                                          "writing", "idle", "closing"};
+                                          "writing",         "idle",         "closing"};
 
 static void on_timeout(uv_timer_t *t);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -256,12 +256,14 @@ static void log_access(struct uvh_conn *c)
     uvh_clog(UVH_LOG_DEBUG, c->id, "Response: %d %s (%llu bytes transferred)", res->status,
              uvh_status_reason(res->status), (unsigned long long)res->bytes_sent);
     uvh_clog(UVH_LOG_DEBUG, c->id, "Connection: %s", res->keep_alive ? "keep-alive" : "close");
-    uvh_clog(UVH_LOG_INFO, c->id, "%s \"%.*s %s HTTP/%.*s\" host %s -> %d %s, %s, %llu bytes, %s, %.2f ms",
-             c->peer, (int)(req->method.len > 16 ? 16 : req->method.len),
+    uvh_clog(UVH_LOG_INFO, c->id,
+             "%s \"%.*s %s HTTP/%.*s\" host %s -> %d %s, %s, %llu bytes, %s, %.2f ms", c->peer,
+             (int)(req->method.len > 16 ? 16 : req->method.len),
              req->method.ptr ? req->method.ptr : "-", req->target.ptr ? target : "-",
-             (int)(req->version.len > 8 ? 8 : req->version.len), req->version.ptr ? req->version.ptr : "",
-             x->host_verdict, res->status, uvh_status_reason(res->status), served,
-             (unsigned long long)res->bytes_sent, res->keep_alive ? "keep-alive" : "close", ms);
+             (int)(req->version.len > 8 ? 8 : req->version.len),
+             req->version.ptr ? req->version.ptr : "", x->host_verdict, res->status,
+             uvh_status_reason(res->status), served, (unsigned long long)res->bytes_sent,
+             res->keep_alive ? "keep-alive" : "close", ms);
 }
 
 /* Begins answering: reading stops until the response is written (backpressure and ordering
@@ -344,7 +346,8 @@ static enum uvh_status check_host(struct uvh_conn *c)
         return UVH_STATUS_OK;
     }
     x->host_verdict = st == UVH_STATUS_FORBIDDEN ? "rejected (foreign)" : "rejected (invalid)";
-    uvh_clog(UVH_LOG_WARN, c->id, "Security: Host \"%s\" rejected (%s) for %s", shown, why, c->peer);
+    uvh_clog(UVH_LOG_WARN, c->id, "Security: Host \"%s\" rejected (%s) for %s", shown, why,
+             c->peer);
     return st;
 }
 

@@ -29,10 +29,10 @@ struct uvh_exchange {
     struct uvh_exchange *next_free;
     struct uvh_request req;
     struct uvh_response res;
-    uv_fs_t fs;        /* the one file-system request in flight */
-    uv_write_t wreq;   /* the one write in flight */
-    uv_buf_t wbufs[2]; /* what that write carries (head, body chunk) */
-    uint64_t start_ns; /* when the request's first byte was parsed */
+    uv_fs_t fs;               /* the one file-system request in flight */
+    uv_write_t wreq;          /* the one write in flight */
+    uv_buf_t wbufs[2];        /* what that write carries (head, body chunk) */
+    uint64_t start_ns;        /* when the request's first byte was parsed */
     const char *host_verdict; /* for the access log: static string */
     struct uvh_static_file file;
     size_t in_len;    /* bytes received into in[] */

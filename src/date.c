@@ -110,15 +110,14 @@ int uvh_date_parse(struct uvh_slice str, int64_t *out)
             expect(&p, end, " ") || parse_time(&p, end, &h, &mi, &s) || expect(&p, end, " GMT"))
             return -1;
         y += y < 70 ? 2000 : 1900; /* RFC 9110: a two-digit year more than 50 years ahead is past */
-    } else { /* asctime: Sun Nov  6 08:49:37 1994 */
+    } else {                       /* asctime: Sun Nov  6 08:49:37 1994 */
         p += 3;
         if (expect(&p, end, " ") || parse_month(&p, end, &mo) || expect(&p, end, " "))
             return -1;
         if (p < end && *p == ' ')
             p++;
-        if (parse_num(&p, end, (end - p > 1 && p[1] != ' ') ? 2 : 1, &d) ||
-            expect(&p, end, " ") || parse_time(&p, end, &h, &mi, &s) || expect(&p, end, " ") ||
-            parse_num(&p, end, 4, &y))
+        if (parse_num(&p, end, (end - p > 1 && p[1] != ' ') ? 2 : 1, &d) || expect(&p, end, " ") ||
+            parse_time(&p, end, &h, &mi, &s) || expect(&p, end, " ") || parse_num(&p, end, 4, &y))
             return -1;
     }
     if (p != end || d < 1 || d > 31)

@@ -1,4 +1,5 @@
-/* http_status.h - every status uvhttpd can send: code, enum name, reason phrase, error-page sentence. */
+/* http_status.h - every status uvhttpd can send: code, enum name, reason phrase, error-page
+ * sentence. */
 #ifndef UVH_HTTP_STATUS_H
 #define UVH_HTTP_STATUS_H
 
@@ -11,7 +12,7 @@
     X(301, MOVED_PERMANENTLY, "Moved Permanently", "The resource has moved.")                      \
     X(304, NOT_MODIFIED, "Not Modified", "")                                                       \
     X(400, BAD_REQUEST, "Bad Request", "The server could not understand the request.")             \
-    X(403, FORBIDDEN, "Forbidden", "You do not have permission to access this resource.")         \
+    X(403, FORBIDDEN, "Forbidden", "You do not have permission to access this resource.")          \
     X(404, NOT_FOUND, "Not Found", "The requested resource was not found on this server.")         \
     X(405, METHOD_NOT_ALLOWED, "Method Not Allowed",                                               \
       "The request method is not supported for this resource.")                                    \

@@ -42,7 +42,8 @@ extern enum uvh_log_level uvh_log_threshold;
     } while (0)
 
 /* Formats one line into the batch buffer; lines are written out by uvh_log_flush. */
-void uvh_log_write(enum uvh_log_level level, uint64_t conn_id, const char *fmt, ...) UVH_PRINTF(3, 4);
+void uvh_log_write(enum uvh_log_level level, uint64_t conn_id, const char *fmt, ...)
+    UVH_PRINTF(3, 4);
 
 /* uvh_log_write plus the libuv error's name and message. */
 void uvh_log_write_uv(enum uvh_log_level level, uint64_t conn_id, int err, const char *fmt, ...)

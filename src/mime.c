@@ -58,8 +58,9 @@ struct uvh_mime_type uvh_mime_lookup(const struct uvh_config *cfg, struct uvh_sl
         if (eq_nocase_cstr(cfg->mime[k - 1].ext, ext))
             type = cfg->mime[k - 1].type;
     if (!type) {
-        const struct mime_row *row = bsearch(ext, mime_table, sizeof(mime_table) / sizeof(mime_table[0]),
-                                             sizeof(mime_table[0]), cmp_row);
+        const struct mime_row *row =
+            bsearch(ext, mime_table, sizeof(mime_table) / sizeof(mime_table[0]),
+                    sizeof(mime_table[0]), cmp_row);
         type = row ? row->type : NULL;
     }
     if (!type)

@@ -36,8 +36,8 @@ enum uvh_status uvh_path_check_segment(struct uvh_slice seg, bool windows)
     for (size_t i = 0; i < seg.len; i++)
         if (seg.ptr[i] == '\\' || seg.ptr[i] == ':')
             return UVH_STATUS_FORBIDDEN;
-    if (windows && (seg.ptr[seg.len - 1] == '.' || seg.ptr[seg.len - 1] == ' ' ||
-                    is_reserved_device(seg)))
+    if (windows &&
+        (seg.ptr[seg.len - 1] == '.' || seg.ptr[seg.len - 1] == ' ' || is_reserved_device(seg)))
         return UVH_STATUS_FORBIDDEN;
     return UVH_STATUS_OK;
 }

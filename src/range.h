@@ -19,6 +19,7 @@ struct uvh_range {
 
 /* Interprets a Range header against a resource of `size` bytes. Syntax errors, other units and
  * multi-range requests yield UVH_RANGE_FULL, as RFC 9110 allows a server to ignore them. */
-enum uvh_range_result uvh_range_parse(struct uvh_slice header, uint64_t size, struct uvh_range *out);
+enum uvh_range_result uvh_range_parse(struct uvh_slice header, uint64_t size,
+                                      struct uvh_range *out);
 
 #endif

@@ -194,8 +194,8 @@ enum uvh_status uvh_request_error_status(const llhttp_t *parser, const struct uv
     case HPE_INVALID_VERSION: {
         /* "HTTP/x.y" with digits is a well-formed version we do not speak. */
         const char *v = r->version.ptr;
-        if (v && r->version.len == 3 && v[0] >= '0' && v[0] <= '9' && v[1] == '.' &&
-            v[2] >= '0' && v[2] <= '9')
+        if (v && r->version.len == 3 && v[0] >= '0' && v[0] <= '9' && v[1] == '.' && v[2] >= '0' &&
+            v[2] <= '9')
             return UVH_STATUS_HTTP_VERSION_NOT_SUPPORTED;
         return UVH_STATUS_BAD_REQUEST;
     }

@@ -136,7 +136,8 @@ int uvh_response_format_head(struct uvh_response *r)
     memcpy(p + len, r->extra, r->extra_len);
     len += r->extra_len;
     if (r->keep_alive)
-        n = snprintf(p + len, cap - len, "Connection: keep-alive\r\nKeep-Alive: timeout=%u, max=%u\r\n\r\n",
+        n = snprintf(p + len, cap - len,
+                     "Connection: keep-alive\r\nKeep-Alive: timeout=%u, max=%u\r\n\r\n",
                      r->ka_timeout_s, r->ka_remaining);
     else
         n = snprintf(p + len, cap - len, "Connection: close\r\n\r\n");

@@ -24,14 +24,14 @@ struct uvh_response {
     bool head_only;           /* HEAD: the same headers, no body */
     bool keep_alive;          /* decided by the connection just before the head is formatted */
     unsigned ka_timeout_s;
-    unsigned ka_remaining;    /* requests this connection will still accept */
-    size_t extra_len;         /* handler-specific header lines, each ending in CRLF */
+    unsigned ka_remaining; /* requests this connection will still accept */
+    size_t extra_len;      /* handler-specific header lines, each ending in CRLF */
     char extra[UVH_RESPONSE_EXTRA_MAX];
     size_t head_len;
     char head[UVH_RESPONSE_HEAD_MAX];
     size_t body_len; /* a small generated body (error page), sent with the head */
     char body[UVH_RESPONSE_BODY_MAX];
-    const char *served;   /* for the access log: file name or handler, NULL if none */
+    const char *served; /* for the access log: file name or handler, NULL if none */
     uint64_t served_size;
     uint64_t bytes_sent; /* head and body bytes written so far */
 };
@@ -40,7 +40,8 @@ struct uvh_response {
 void uvh_response_reset(struct uvh_response *r);
 
 /* Appends "Name: value\r\n" to the extra headers (printf-style value); -1 if it does not fit. */
-int uvh_response_add(struct uvh_response *r, const char *name, const char *fmt, ...) UVH_PRINTF(3, 4);
+int uvh_response_add(struct uvh_response *r, const char *name, const char *fmt, ...)
+    UVH_PRINTF(3, 4);
 
 /* Makes r an error response: HTML page with code, reason, one sentence and the server name. */
 void uvh_response_set_error(struct uvh_response *r, enum uvh_status st);

@@ -8,7 +8,7 @@
 struct route {
     struct uvh_slice path; /* exact path, or a prefix when `prefix` */
     bool prefix;
-    const char *allow; /* the Allow header value */
+    const char *allow;  /* the Allow header value */
     uvh_handler_fn get; /* GET and HEAD */
     uvh_handler_fn post;
 };

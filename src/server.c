@@ -11,7 +11,7 @@
 #include "conn.h"
 #include "log.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define FREE_EXCHANGES_MAX 64
 
 int uvh_server_set_threadpool_size(unsigned n)
@@ -130,8 +130,8 @@ static void begin_stop(struct uvh_server *s)
     if (s->stopping)
         return;
     s->stopping = true;
-    uvh_log(UVH_LOG_INFO, "Shutting down: no new connections, finishing %zu open one%s",
-            s->n_conns, s->n_conns == 1 ? "" : "s");
+    uvh_log(UVH_LOG_INFO, "Shutting down: no new connections, finishing %zu open one%s", s->n_conns,
+            s->n_conns == 1 ? "" : "s");
     uv_close((uv_handle_t *)&s->listener, NULL);
     uv_close((uv_handle_t *)&s->stop_async, NULL);
     /* Connections without a request being answered go now; busy ones close after their
@@ -240,7 +240,8 @@ static int bind_listener(struct uvh_server *s, const struct uvh_config *cfg)
     if (rc != 0)
         rc = uv_ip6_addr(host, (int)cfg->port, (struct sockaddr_in6 *)&addr);
     if (rc != 0) {
-        uvh_log(UVH_LOG_ERROR, "Invalid host address '%s': expected an IPv4 or IPv6 address", cfg->host);
+        uvh_log(UVH_LOG_ERROR, "Invalid host address '%s': expected an IPv4 or IPv6 address",
+                cfg->host);
         return rc;
     }
     uv_tcp_init(&s->loop, &s->listener);

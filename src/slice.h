@@ -14,7 +14,10 @@ struct uvh_slice {
 
 #define UVH_SLICE_LIT(s) ((struct uvh_slice){(s), sizeof(s) - 1})
 /* The same, for static initializers. */
-#define UVH_SLICE_INIT(s) {(s), sizeof(s) - 1}
+#define UVH_SLICE_INIT(s)                                                                          \
+    {                                                                                              \
+        (s), sizeof(s) - 1                                                                         \
+    }
 
 static inline struct uvh_slice uvh_slice_from(const char *s)
 {

@@ -16,7 +16,7 @@
 #include "range.h"
 #include "server.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* What to do once the descriptor is closed. */
 enum after_close { AFTER_DONE, AFTER_RESPOND, AFTER_ERROR };
@@ -81,7 +81,11 @@ static void on_closed(uv_fs_t *req)
     enum uvh_status st = f->after_close;
     uv_fs_req_cleanup(req);
     f->fd = -1;
-    finish(c, st == UVH_STATUS_NONE ? AFTER_DONE : st == UVH_STATUS_OK ? AFTER_RESPOND : AFTER_ERROR, st);
+    finish(c,
+           st == UVH_STATUS_NONE ? AFTER_DONE
+           : st == UVH_STATUS_OK ? AFTER_RESPOND
+                                 : AFTER_ERROR,
+           st);
 }
 
 /* Closes the descriptor (if open) on the threadpool, then finishes: st NONE ends the request,
@@ -93,7 +97,11 @@ static void close_then(struct uvh_conn *c, enum uvh_status st)
     if (x->file.fd >= 0 && uv_fs_close(&c->server->loop, &x->fs, x->file.fd, on_closed) == 0)
         return;
     x->file.fd = -1;
-    finish(c, st == UVH_STATUS_NONE ? AFTER_DONE : st == UVH_STATUS_OK ? AFTER_RESPOND : AFTER_ERROR, st);
+    finish(c,
+           st == UVH_STATUS_NONE ? AFTER_DONE
+           : st == UVH_STATUS_OK ? AFTER_RESPOND
+                                 : AFTER_ERROR,
+           st);
 }
 
 static struct uvh_slice basename_of(const struct uvh_static_file *f)
@@ -133,7 +141,8 @@ static void on_read_done(uv_fs_t *req)
         /* The file shrank or failed under us: nothing sent yet means 500, else the promised
          * length cannot be met and the connection must end. */
         uvh_clog(UVH_LOG_ERROR, c->id, "read of %s failed at offset %llu: %s", f->path,
-                 (unsigned long long)f->offset, n < 0 ? uv_strerror((int)n) : "unexpected end of file");
+                 (unsigned long long)f->offset,
+                 n < 0 ? uv_strerror((int)n) : "unexpected end of file");
         if (!head_sent) {
             close_then(c, UVH_STATUS_INTERNAL_SERVER_ERROR);
         } else {
@@ -222,8 +231,9 @@ static void respond_file(struct uvh_conn *c, const uv_stat_t *st, struct uvh_mim
         switch (uvh_range_parse(range, size, &r)) {
         case UVH_RANGE_PARTIAL:
             res->status = UVH_STATUS_PARTIAL_CONTENT;
-            uvh_response_add(res, "Content-Range", "bytes %llu-%llu/%llu", (unsigned long long)r.start,
-                             (unsigned long long)(r.start + r.len - 1), (unsigned long long)size);
+            uvh_response_add(res, "Content-Range", "bytes %llu-%llu/%llu",
+                             (unsigned long long)r.start, (unsigned long long)(r.start + r.len - 1),
+                             (unsigned long long)size);
             f->offset = r.start;
             f->remaining = r.len;
             break;

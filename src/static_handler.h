@@ -9,17 +9,18 @@
 #include "http_status.h"
 
 #define UVH_PATH_MAX 4096
-#define UVH_FILE_CHUNK (256 * 1024) /* bytes read per step when a body does not fit the head write */
-#define UVH_FILE_SMALL 16384        /* bodies up to this go out in the same write as the head */
+#define UVH_FILE_CHUNK                                                                             \
+    (256 * 1024)             /* bytes read per step when a body does not fit the head write */
+#define UVH_FILE_SMALL 16384 /* bodies up to this go out in the same write as the head */
 
 struct uvh_conn;
 
 /* Per-request state of the static handler, embedded in the connection's exchange. */
 struct uvh_static_file {
-    uv_file fd;           /* -1 when closed */
-    uint64_t offset;      /* next byte to read */
-    uint64_t remaining;   /* body bytes still to read */
-    char *chunk;          /* UVH_FILE_CHUNK bytes while streaming a large body, else NULL */
+    uv_file fd;         /* -1 when closed */
+    uint64_t offset;    /* next byte to read */
+    uint64_t remaining; /* body bytes still to read */
+    char *chunk;        /* UVH_FILE_CHUNK bytes while streaming a large body, else NULL */
     size_t chunk_len;
     enum uvh_status after_close; /* what to answer once the descriptor is closed */
     uint8_t index_tried;
