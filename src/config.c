@@ -92,6 +92,28 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
     return 0;
 }
 
+/* An extension is letters, digits, '-' and '_'. */
+static bool valid_ext(const char *p, const char *end)
+{
+    for (; p < end; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
+            return false;
+    return true;
+}
+
+/* A media type goes into a header: type/subtype with printable ASCII only (no CR/LF). */
+static bool valid_type(const char *t)
+{
+    const char *slash = strchr(t, '/');
+    if (!slash || slash == t || slash[1] == '\0')
+        return false;
+    for (; *t; t++)
+        if ((unsigned char)*t < 0x20 || (unsigned char)*t >= 0x7f)
+            return false;
+    return true;
+}
+
 static int apply(struct uvh_config *cfg, const struct option_row *o, const char *value, char *err,
                  size_t errlen)
 {
@@ -122,8 +144,8 @@ static int apply(struct uvh_config *cfg, const struct option_row *o, const char 
     case OPT_MIME: {
         const char *eq = strchr(value, '=');
         size_t ext_len = eq ? (size_t)(eq - value) : 0;
-        if (!eq || value[0] != '.' || ext_len < 2 || ext_len > 16 || eq[1] == '\0' ||
-            strpbrk(value + 1, "/\\.") < eq) {
+        if (!eq || value[0] != '.' || ext_len < 2 || ext_len > 16 || !valid_ext(value + 1, eq) ||
+            !valid_type(eq + 1)) {
             snprintf(err, errlen, "invalid mime '%s': expected .EXT=TYPE", value);
             return -1;
         }

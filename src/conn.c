@@ -91,6 +91,8 @@ void uvh_conn_close(struct uvh_conn *c, const char *reason)
 {
     if (c->state == UVH_CONN_CLOSING)
         return;
+    uvh_clog(UVH_LOG_DEBUG, c->id, "Closing connection from %s while %s: %s", c->peer,
+             state_names[c->state], reason);
     c->close_reason = reason;
     set_state(c, UVH_CONN_CLOSING);
     stop_reading(c);
@@ -442,7 +444,9 @@ static void parse(struct uvh_conn *c)
     }
     uvh_clog(UVH_LOG_DEBUG, c->id, "parse error %s: %s", llhttp_errno_name(err),
              llhttp_get_error_reason(&c->parser));
-    fail_request(c, uvh_request_error_status(&c->parser, &x->req, data, len), "malformed request");
+    /* Messages always start at the front of the buffer (pipelined leftovers are moved there). */
+    fail_request(c, uvh_request_error_status(&c->parser, &x->req, x->in, x->in_len),
+                 "malformed request");
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -521,9 +525,4 @@ static void on_timeout(uv_timer_t *t)
     case UVH_CONN_CLOSING:
         break;
     }
-}
-
-const char *uvh_conn_state_name(const struct uvh_conn *c)
-{
-    return state_names[c->state];
 }

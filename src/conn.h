@@ -87,7 +87,4 @@ void uvh_conn_write_body(struct uvh_conn *c, const char *body, size_t len, uvh_c
 /* The handler is done with the request (sent everything, or gave up after an error). */
 void uvh_conn_response_done(struct uvh_conn *c);
 
-/* A short name of the current phase, for log lines. */
-const char *uvh_conn_state_name(const struct uvh_conn *c);
-
 #endif

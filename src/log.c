@@ -130,22 +130,21 @@ int uvh_log_parse_level(const char *s, enum uvh_log_level *out)
 char *uvh_log_escape(char *dst, size_t cap, struct uvh_slice src)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
+    size_t total = 0, o = 0;
 
     if (cap == 0)
         return dst;
     for (size_t i = 0; i < src.len; i++) {
         unsigned char c = (unsigned char)src.ptr[i];
+        total += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? 1 : 4;
+    }
+    /* Everything fits: no ellipsis. Otherwise keep room for "..." and the NUL. */
+    size_t limit = total < cap ? total : (cap > 4 ? cap - 4 : 0);
+    for (size_t i = 0; i < src.len; i++) {
+        unsigned char c = (unsigned char)src.ptr[i];
         bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-        size_t need = plain ? 1 : 4;
-        if (o + need + 4 > cap) { /* room for "..." and the NUL */
-            if (cap >= 4) {
-                o = o > cap - 4 ? cap - 4 : o;
-                memcpy(dst + o, "...", 3);
-                o += 3;
-            }
+        if (o + (plain ? 1 : 4) > limit)
             break;
-        }
         if (plain) {
             dst[o++] = (char)c;
         } else {
@@ -155,6 +154,10 @@ char *uvh_log_escape(char *dst, size_t cap, struct uvh_slice src)
             dst[o++] = hex[c & 15];
         }
     }
-    dst[o < cap ? o : cap - 1] = '\0';
+    if (total >= cap && cap >= 4) {
+        memcpy(dst + o, "...", 3);
+        o += 3;
+    }
+    dst[o] = '\0';
     return dst;
 }

@@ -21,20 +21,25 @@ static const struct known_header known_headers[] = {
     {UVH_SLICE_INIT("expect"), UVH_HDR_EXPECT},
 };
 
-/* Pieces of one span arrive contiguous (one input buffer), so a span only grows. */
-static void grow(struct uvh_request *r, struct uvh_slice *s, const char *at, size_t len)
-{
-    if (!s->ptr)
-        s->ptr = at;
-    s->len = (size_t)(at + len - s->ptr);
-    r->head_end = at + len;
-}
-
 static int fail(llhttp_t *p, struct uvh_request *r, enum uvh_status st, const char *why)
 {
     r->error = st;
     llhttp_set_error_reason(p, why);
     return HPE_USER;
+}
+
+/* Pieces of one span arrive contiguous (one input buffer), so a span only grows. A gap means
+ * the parser skipped bytes inside the span, which only an obs-fold line does: rejected
+ * (RFC 9112 section 5.2). */
+static int grow(llhttp_t *p, struct uvh_request *r, struct uvh_slice *s, const char *at, size_t len)
+{
+    if (!s->ptr)
+        s->ptr = at;
+    else if (at != s->ptr + s->len)
+        return fail(p, r, UVH_STATUS_BAD_REQUEST, "obsolete line folding");
+    s->len = (size_t)(at + len - s->ptr);
+    r->head_end = at + len;
+    return 0;
 }
 
 static int on_message_begin(llhttp_t *p)
@@ -47,14 +52,14 @@ static int on_message_begin(llhttp_t *p)
 static int on_method(llhttp_t *p, const char *at, size_t len)
 {
     struct uvh_request *r = p->data;
-    grow(r, &r->method, at, len);
-    return 0;
+    return grow(p, r, &r->method, at, len);
 }
 
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
     struct uvh_request *r = p->data;
-    grow(r, &r->target, at, len);
+    if (grow(p, r, &r->target, at, len) != 0)
+        return HPE_USER;
     if (r->target.len > UVH_REQUEST_LINE_MAX)
         return fail(p, r, UVH_STATUS_URI_TOO_LONG, "request target too long");
     return 0;
@@ -63,8 +68,7 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
 static int on_version(llhttp_t *p, const char *at, size_t len)
 {
     struct uvh_request *r = p->data;
-    grow(r, &r->version, at, len);
-    return 0;
+    return grow(p, r, &r->version, at, len);
 }
 
 static int check_head_size(llhttp_t *p, struct uvh_request *r)
@@ -79,15 +83,27 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
     struct uvh_request *r = p->data;
     if (!r->fields_start)
         r->fields_start = at;
-    grow(r, &r->field, at, len);
+    if (grow(p, r, &r->field, at, len) != 0)
+        return HPE_USER;
     return check_head_size(p, r);
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     struct uvh_request *r = p->data;
-    grow(r, &r->value, at, len);
+    if (grow(p, r, &r->value, at, len) != 0)
+        return HPE_USER;
     return check_head_size(p, r);
+}
+
+/* RFC 9112 section 5.1: no whitespace between a field name and its colon. */
+static int on_header_field_complete(llhttp_t *p)
+{
+    struct uvh_request *r = p->data;
+    if (r->field.len == 0 || r->field.ptr[r->field.len - 1] == ' ' ||
+        r->field.ptr[r->field.len - 1] == '\t')
+        return fail(p, r, UVH_STATUS_BAD_REQUEST, "whitespace before colon");
+    return 0;
 }
 
 static int on_header_value_complete(llhttp_t *p)
@@ -123,11 +139,11 @@ static void split_target(struct uvh_request *r)
             slash++;
         r->authority = (struct uvh_slice){a, (size_t)(slash - a)};
         t = (struct uvh_slice){slash, (size_t)(end - slash)};
-        if (t.len == 0 || t.ptr[0] != '/')
-            t = (struct uvh_slice){"/", 1};
     }
     const char *q = t.len ? memchr(t.ptr, '?', t.len) : NULL;
     r->path = (struct uvh_slice){t.ptr, q ? (size_t)(q - t.ptr) : t.len};
+    if (r->path.len == 0) /* "http://host" or "http://host?x": the path is "/" */
+        r->path = (struct uvh_slice){"/", 1};
     if (q)
         r->query = (struct uvh_slice){q + 1, (size_t)(t.ptr + t.len - q - 1)};
 }
@@ -163,6 +179,7 @@ const llhttp_settings_t uvh_request_settings = {
     .on_url = on_url,
     .on_version = on_version,
     .on_header_field = on_header_field,
+    .on_header_field_complete = on_header_field_complete,
     .on_header_value = on_header_value,
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
@@ -179,9 +196,11 @@ static bool is_tchar(char c)
 enum uvh_status uvh_request_error_status(const llhttp_t *parser, const struct uvh_request *r,
                                          const char *msg, size_t len)
 {
+    /* A callback's own verdict wins; llhttp reports it as HPE_USER or as HPE_CB_* for the
+     * *_complete callbacks. */
+    if (r->error)
+        return r->error;
     switch (llhttp_get_errno(parser)) {
-    case HPE_USER:
-        return r->error ? r->error : UVH_STATUS_BAD_REQUEST;
     case HPE_INVALID_METHOD: {
         /* A well-formed token the parser does not know is an unimplemented method (RFC 9110
          * section 9.1); anything else is garbage. */

@@ -130,8 +130,9 @@ static void begin_stop(struct uvh_server *s)
     if (s->stopping)
         return;
     s->stopping = true;
-    uvh_log(UVH_LOG_INFO, "Shutting down: no new connections, finishing %zu open one%s", s->n_conns,
-            s->n_conns == 1 ? "" : "s");
+    /* %llu, not %zu: MinGW's printf checking (and older msvcrt.dll) has no 'z' length. */
+    uvh_log(UVH_LOG_INFO, "Shutting down: no new connections, finishing %llu open one%s",
+            (unsigned long long)s->n_conns, s->n_conns == 1 ? "" : "s");
     uv_close((uv_handle_t *)&s->listener, NULL);
     uv_close((uv_handle_t *)&s->stop_async, NULL);
     /* Connections without a request being answered go now; busy ones close after their
@@ -307,6 +308,12 @@ int uvh_server_new(const struct uvh_config *cfg, struct uvh_server **out)
     /* Signals and the log flush must not keep the loop alive once serving has ended. */
     uv_unref((uv_handle_t *)&s->sigint);
     uv_unref((uv_handle_t *)&s->sigterm);
+#ifdef _WIN32
+    uv_signal_init(&s->loop, &s->sigbreak);
+    s->sigbreak.data = s;
+    uv_signal_start(&s->sigbreak, on_signal, SIGBREAK);
+    uv_unref((uv_handle_t *)&s->sigbreak);
+#endif
     uv_check_init(&s->loop, &s->log_check);
     uv_check_start(&s->log_check, on_log_check);
     uv_unref((uv_handle_t *)&s->log_check);

@@ -18,6 +18,9 @@ struct uvh_server {
     uv_loop_t loop;
     uv_tcp_t listener;
     uv_signal_t sigint, sigterm;
+#ifdef _WIN32
+    uv_signal_t sigbreak; /* Ctrl+Break: libuv reports it as SIGBREAK */
+#endif
     uv_async_t stop_async; /* the one thing another thread may touch */
     uv_check_t log_check;  /* flushes the log once per loop iteration */
     const struct uvh_config *cfg;

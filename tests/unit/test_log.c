@@ -1,1 +1,200 @@
+/* test_log.c - uvh_log_escape (client bytes made safe for a log line) and uvh_log_parse_level.
+ */
 #include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+struct escape_case {
+    struct uvh_slice in;
+    const char *out;
+};
+
+#define CASE(in, out)                                                                              \
+    {                                                                                              \
+        UVH_SLICE_INIT(in), out                                                                    \
+    }
+
+/* Shows a slice in failure messages without trusting its bytes. */
+static const char *show(struct uvh_slice s)
+{
+    static char buf[256];
+    size_t o = 0;
+    for (size_t i = 0; i < s.len && o + 5 < sizeof(buf); i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, c >= 0x20 && c < 0x7f ? "%c" : "<%02x>", c);
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+Test(log, escape)
+{
+    static const struct escape_case cases[] = {
+        CASE("", ""),
+        CASE("GET /index.html", "GET /index.html"),
+        CASE("/a?b=c&d=e~!@#$%^*()[]{}'", "/a?b=c&d=e~!@#$%^*()[]{}'"),
+        CASE("a\r\nb", "a\\x0d\\x0ab"),
+        CASE("\r\n", "\\x0d\\x0a"),
+        CASE("say \"hi\"", "say \\x22hi\\x22"),
+        CASE("C:\\dir", "C:\\x5cdir"),
+        CASE("\t", "\\x09"),
+        CASE("\x1b[31mred", "\\x1b[31mred"),
+        CASE("del\x7f", "del\\x7f"),
+        CASE("\xff\x80", "\\xff\\x80"),
+        CASE("caf\xc3\xa9", "caf\\xc3\\xa9"),
+        CASE("a\0b", "a\\x00b"),
+    };
+    for (size_t i = 0; i < N(cases); i++) {
+        char out[256];
+        char *ret = uvh_log_escape(out, sizeof(out), cases[i].in);
+        cr_assert_eq(ret, out, "escape(\"%s\") did not return dst", show(cases[i].in));
+        cr_assert_str_eq(out, cases[i].out, "escape(\"%s\"): expected \"%s\", got \"%s\"",
+                         show(cases[i].in), cases[i].out, out);
+    }
+}
+
+Test(log, escape_output_is_printable)
+{
+    char in[256];
+    for (int i = 0; i < 256; i++)
+        in[i] = (char)i;
+    char out[2048];
+    uvh_log_escape(out, sizeof(out), (struct uvh_slice){in, sizeof(in)});
+    for (size_t i = 0; out[i]; i++) {
+        unsigned char c = (unsigned char)out[i];
+        cr_assert(c >= 0x20 && c < 0x7f && c != '"', "escaped byte %zu is 0x%02x", i, c);
+    }
+    /* 95 printable bytes minus '"' and '\\' stay, 163 others become four bytes each. */
+    cr_assert_eq(strlen(out), (size_t)(93 + 163 * 4), "length %zu", strlen(out));
+}
+
+/* What uvh_log_escape produces with enough room. */
+static size_t full_escape(struct uvh_slice in, char *out, size_t cap)
+{
+    uvh_log_escape(out, cap, in);
+    return strlen(out);
+}
+
+Test(log, escape_truncates_safely)
+{
+    static const struct uvh_slice inputs[] = {
+        UVH_SLICE_INIT("abcdefghijklmnop"),
+        UVH_SLICE_INIT("\r\n\r\n\r\n"),
+        UVH_SLICE_INIT("ab\x01"
+                       "cd\x02"
+                       "ef"),
+        UVH_SLICE_INIT("\"\\\"\\"),
+        UVH_SLICE_INIT("x"),
+    };
+    for (size_t i = 0; i < N(inputs); i++) {
+        char full[256];
+        size_t full_len = full_escape(inputs[i], full, sizeof(full));
+        for (size_t cap = 1; cap <= 10; cap++) {
+            char out[32];
+            memset(out, 'Z', sizeof(out));
+            uvh_log_escape(out, cap, inputs[i]);
+            for (size_t k = cap; k < sizeof(out); k++)
+                cr_assert_eq(out[k], 'Z', "escape(\"%s\", cap %zu) wrote byte %zu", show(inputs[i]),
+                             cap, k);
+            cr_assert_not_null(memchr(out, '\0', cap), "escape(\"%s\", cap %zu): no NUL",
+                               show(inputs[i]), cap);
+            size_t len = strlen(out);
+            cr_assert_lt(len, cap, "escape(\"%s\", cap %zu): length %zu", show(inputs[i]), cap,
+                         len);
+            if (len == full_len) {
+                cr_assert_str_eq(out, full, "escape(\"%s\", cap %zu)", show(inputs[i]), cap);
+                continue;
+            }
+            /* Truncated: a prefix of the full escape, never a split \xNN, then "..." when there
+             * is room for it. */
+            if (cap >= 4) {
+                cr_assert(len >= 3 && strcmp(out + len - 3, "...") == 0,
+                          "escape(\"%s\", cap %zu) = \"%s\": truncated without \"...\"",
+                          show(inputs[i]), cap, out);
+                size_t kept = len - 3;
+                cr_assert_eq(strncmp(out, full, kept), 0,
+                             "escape(\"%s\", cap %zu) = \"%s\": not a prefix of \"%s\"",
+                             show(inputs[i]), cap, out, full);
+                cr_assert(kept == 0 || full[kept] != 'x' || full[kept - 1] != '\\',
+                          "escape(\"%s\", cap %zu) = \"%s\": split an escape", show(inputs[i]), cap,
+                          out);
+                for (size_t k = kept; k > 0 && k + 3 > kept; k--)
+                    cr_assert(full[k - 1] != '\\', "escape(\"%s\", cap %zu) = \"%s\": split \\xNN",
+                              show(inputs[i]), cap, out);
+            } else {
+                cr_assert_eq(len, 0u, "escape(\"%s\", cap %zu) = \"%s\"", show(inputs[i]), cap,
+                             out);
+            }
+        }
+    }
+}
+
+Test(log, escape_cap_zero_writes_nothing)
+{
+    char out[4] = {'Z', 'Z', 'Z', 'Z'};
+    char *ret = uvh_log_escape(out, 0, UVH_SLICE_LIT("abc"));
+    cr_assert_eq(ret, out);
+    for (size_t k = 0; k < sizeof(out); k++)
+        cr_assert_eq(out[k], 'Z', "cap 0 wrote byte %zu", k);
+}
+
+Test(log, escape_fits_exactly)
+{
+    /* A result that fits, NUL included, is copied whole: no "..." when nothing was cut. */
+    static const struct escape_case cases[] = {
+        CASE("ab", "ab"),
+        CASE("abcdef", "abcdef"),
+        CASE("a\r", "a\\x0d"),
+    };
+    for (size_t i = 0; i < N(cases); i++) {
+        size_t need = strlen(cases[i].out) + 1;
+        for (size_t cap = need; cap < need + 4; cap++) {
+            char out[64];
+            uvh_log_escape(out, cap, cases[i].in);
+            cr_assert_str_eq(out, cases[i].out,
+                             "escape(\"%s\", cap %zu): expected \"%s\" (it fits), got \"%s\"",
+                             show(cases[i].in), cap, cases[i].out, out);
+        }
+    }
+}
+
+Test(log, escape_long_input_is_truncated)
+{
+    char in[1000];
+    memset(in, 'a', sizeof(in));
+    char out[64];
+    uvh_log_escape(out, sizeof(out), (struct uvh_slice){in, sizeof(in)});
+    cr_assert_eq(strlen(out), sizeof(out) - 1, "length %zu", strlen(out));
+    cr_assert_str_eq(out + sizeof(out) - 4, "...");
+}
+
+Test(log, parse_level)
+{
+    static const struct {
+        const char *s;
+        enum uvh_log_level level;
+    } ok[] = {{"error", UVH_LOG_ERROR},
+              {"warn", UVH_LOG_WARN},
+              {"info", UVH_LOG_INFO},
+              {"debug", UVH_LOG_DEBUG}};
+    for (size_t i = 0; i < N(ok); i++) {
+        enum uvh_log_level level = (enum uvh_log_level)99;
+        cr_assert_eq(uvh_log_parse_level(ok[i].s, &level), 0, "parse_level(\"%s\") failed",
+                     ok[i].s);
+        cr_assert_eq(level, ok[i].level, "parse_level(\"%s\") gave %d", ok[i].s, level);
+    }
+
+    static const char *const bad[] = {"",      "verbose", "warning", "err", "info ",
+                                      "DEBUG", "Info",    "trace",   "0"};
+    for (size_t i = 0; i < N(bad); i++) {
+        enum uvh_log_level level = UVH_LOG_WARN;
+        cr_assert_eq(uvh_log_parse_level(bad[i], &level), UV_EINVAL,
+                     "parse_level(\"%s\") accepted it", bad[i]);
+        cr_assert_eq(level, UVH_LOG_WARN, "parse_level(\"%s\") changed the output", bad[i]);
+    }
+}
