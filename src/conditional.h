@@ -9,7 +9,8 @@
 
 #define UVH_ETAG_MAX 48
 
-/* Formats a strong ETag ("\"<mtime s hex>.<mtime ns hex>-<size hex>\"") into out; returns its length. */
+/* Formats a strong ETag ("\"<mtime s hex>.<mtime ns hex>-<size hex>\"") into out; returns its
+ * length. */
 size_t uvh_etag_format(uint64_t size, int64_t mtime_sec, int64_t mtime_nsec,
                        char out[UVH_ETAG_MAX]);
 

@@ -59,14 +59,14 @@ static const struct option_row options[] = {
 void uvh_config_usage(FILE *out)
 {
     fprintf(out, "Usage: uvhttpd [PORT] [HOST] [MAX_THREADS] [OPTIONS]\n"
-                 "Serve a directory over HTTP/1.1 and accept JSON uploads.\n\nOptions:\n");
+                 "Serve a directory over HTTP/1.1.\n\nOptions:\n");
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const struct option_row *o = &options[i];
         char left[64];
-        snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->short_name ? "-" : "",
+        snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->short_name ? "-" : " ",
                  o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
                  o->arg ? " " : "", o->arg ? o->arg : "");
-        fprintf(out, "  %-34s %s\n", o->short_name ? left : left + 2, o->help);
+        fprintf(out, "  %-34s %s\n", left, o->help);
     }
     fprintf(out, "\nPositional PORT, HOST and MAX_THREADS are the same as --port, --host and "
                  "--threads.\n");

@@ -285,13 +285,18 @@ static void begin_response(struct uvh_conn *c)
 /* Answers a request the parser or a limit rejected; the connection closes afterwards. */
 static void fail_request(struct uvh_conn *c, enum uvh_status st, const char *why)
 {
-    char target[256];
+    struct uvh_exchange *x = c->x;
+    char line[256];
+    /* The parser may have stopped before handing over the target: log the raw request line. */
+    const char *eol = memchr(x->in, '\n', x->in_len);
+    struct uvh_slice raw = {x->in, eol ? (size_t)(eol - x->in) : x->in_len};
+    if (raw.len && raw.ptr[raw.len - 1] == '\r')
+        raw.len--;
     begin_response(c);
     c->close_after = true;
     c->close_reason = why;
-    uvh_clog(UVH_LOG_WARN, c->id, "Rejected request from %s: %d %s (%s; target \"%s\")", c->peer,
-             st, uvh_status_reason(st), why,
-             uvh_log_escape(target, sizeof(target), c->x->req.target));
+    uvh_clog(UVH_LOG_WARN, c->id, "Rejected request from %s: %d %s (%s; request line \"%s\")",
+             c->peer, st, uvh_status_reason(st), why, uvh_log_escape(line, sizeof(line), raw));
     uvh_conn_respond_error(c, st);
 }
 
@@ -329,7 +334,11 @@ static enum uvh_status check_host(struct uvh_conn *c)
             if (ss.ss_family == AF_INET6) {
                 ip[0] = '[';
                 uv_ip6_name((struct sockaddr_in6 *)&ss, ip + 1, sizeof(ip) - 2);
-                strcat(ip, "]");
+                /* An IPv4 client on a dual-stack "::" socket: compare the IPv4 form. */
+                if (strncmp(ip + 1, "::ffff:", 7) == 0 && strchr(ip + 8, '.'))
+                    memmove(ip, ip + 8, strlen(ip + 8) + 1);
+                else
+                    strcat(ip, "]");
             } else {
                 uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
             }
@@ -388,7 +397,8 @@ void uvh_conn_response_done(struct uvh_conn *c)
         maybe_free(c);
         return;
     }
-    if (c->close_after) {
+    /* A response that went out as keep-alive before a stop began still ends the connection. */
+    if (c->close_after || c->server->stopping) {
         uvh_conn_close(c, c->server->stopping ? "server shutting down"
                           : c->close_reason && strcmp(c->close_reason, "unknown") != 0
                               ? c->close_reason

@@ -29,7 +29,8 @@
       "The request header fields are larger than allowed.")                                        \
     X(500, INTERNAL_SERVER_ERROR, "Internal Server Error",                                         \
       "The server encountered an internal error.")                                                 \
-    X(501, NOT_IMPLEMENTED, "Not Implemented", "The request method is not implemented.")           \
+    X(501, NOT_IMPLEMENTED, "Not Implemented",                                                     \
+      "The server does not support what the request requires.")                                    \
     X(503, SERVICE_UNAVAILABLE, "Service Unavailable",                                             \
       "The server is temporarily unable to handle the request.")                                   \
     X(505, HTTP_VERSION_NOT_SUPPORTED, "HTTP Version Not Supported",                               \

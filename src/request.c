@@ -153,6 +153,9 @@ static int on_headers_complete(llhttp_t *p)
     struct uvh_request *r = p->data;
     split_target(r);
     r->headers_done = true;
+    /* Refuse a declared body over the cap before a single body byte is read. */
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > UVH_REQUEST_BODY_MAX)
+        return fail(p, r, UVH_STATUS_CONTENT_TOO_LARGE, "declared body too large");
     return 0;
 }
 

@@ -10,11 +10,12 @@
 #include "http_status.h"
 #include "slice.h"
 
-#define UVH_REQUEST_LINE_MAX 8192          /* request target longer than this -> 414 */
-#define UVH_REQUEST_HEADERS_MAX 8192       /* header section longer than this -> 431 */
-#define UVH_REQUEST_FIELDS_MAX 100         /* more header fields than this -> 431 */
-#define UVH_REQUEST_BODY_MAX (1024 * 1024) /* bodies no handler consumes are discarded up to this  \
-                                            */
+#define UVH_REQUEST_LINE_MAX 8192    /* request target longer than this -> 414 */
+#define UVH_REQUEST_HEADERS_MAX 8192 /* header section longer than this -> 431 */
+#define UVH_REQUEST_FIELDS_MAX 100   /* more header fields than this -> 431 */
+#define UVH_REQUEST_BODY_MAX                                                                       \
+    (1024 * 1024) /* bodies no handler consumes are discarded up to this                           \
+                   */
 
 /* The headers the server acts on; every other field is only counted. */
 enum uvh_hdr {

@@ -161,7 +161,7 @@ static void on_signal(uv_signal_t *sig, int signum)
     begin_stop(s);
 }
 
-static void on_log_check(uv_check_t *h)
+static void on_log_prepare(uv_prepare_t *h)
 {
     (void)h;
     uvh_log_flush();
@@ -314,9 +314,9 @@ int uvh_server_new(const struct uvh_config *cfg, struct uvh_server **out)
     uv_signal_start(&s->sigbreak, on_signal, SIGBREAK);
     uv_unref((uv_handle_t *)&s->sigbreak);
 #endif
-    uv_check_init(&s->loop, &s->log_check);
-    uv_check_start(&s->log_check, on_log_check);
-    uv_unref((uv_handle_t *)&s->log_check);
+    uv_prepare_init(&s->loop, &s->log_flush);
+    uv_prepare_start(&s->log_flush, on_log_prepare);
+    uv_unref((uv_handle_t *)&s->log_flush);
 
     uvh_log(UVH_LOG_INFO, "uvhttpd %s (libuv %s, llhttp %d.%d.%d)", UVH_VERSION,
             uv_version_string(), LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH);

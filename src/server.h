@@ -21,8 +21,9 @@ struct uvh_server {
 #ifdef _WIN32
     uv_signal_t sigbreak; /* Ctrl+Break: libuv reports it as SIGBREAK */
 #endif
-    uv_async_t stop_async; /* the one thing another thread may touch */
-    uv_check_t log_check;  /* flushes the log once per loop iteration */
+    uv_async_t stop_async;  /* the one thing another thread may touch */
+    uv_prepare_t log_flush; /* flushes the log before each wait for I/O: once per iteration,
+                               after the previous iteration's close callbacks */
     const struct uvh_config *cfg;
     struct uvh_host_list hosts; /* names this server answers to */
     bool wildcard;              /* bound to 0.0.0.0 or ::: also accept the local address */

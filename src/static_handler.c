@@ -355,9 +355,12 @@ enum uvh_status uvh_static_handle(struct uvh_conn *c)
     enum uvh_status st = uvh_path_resolve(x->req.path, rel, UVH_PATH_MAX, &rel_len);
     if (st != UVH_STATUS_OK) {
         char target[512];
-        uvh_clog(st == UVH_STATUS_FORBIDDEN ? UVH_LOG_WARN : UVH_LOG_INFO, c->id,
-                 "Security: path traversal blocked for %s: %s", c->peer,
-                 uvh_log_escape(target, sizeof(target), x->req.target));
+        uvh_log_escape(target, sizeof(target), x->req.target);
+        if (st == UVH_STATUS_FORBIDDEN)
+            uvh_clog(UVH_LOG_WARN, c->id, "Security: path traversal blocked for %s: %s", c->peer,
+                     target);
+        else
+            uvh_clog(UVH_LOG_INFO, c->id, "Malformed path from %s: %s", c->peer, target);
         return st;
     }
     memcpy(f->path, s->root, s->root_len);

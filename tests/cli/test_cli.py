@@ -1,2 +1,933 @@
+#!/usr/bin/env python3
+"""Command-line tests for the uvhttpd binary: options, exit codes, start-up and access logs,
+signals. Standard library only (Debian 12's python3).
+
+Usage: test_cli.py PATH/TO/uvhttpd
+
+Each test starts its own server (port 0, or a free port when the log level hides the
+readiness line) with a temporary document root. Prints one line per test and a final
+"N passed, M failed"; exits 1 when any test failed.
+"""
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
 import sys
-sys.exit(0)
+import tempfile
+import threading
+import time
+import traceback
+
+BINARY = None  # set in main()
+LONG_OPTIONS = ["--port", "--host", "--threads", "--root", "--keep-alive-timeout",
+                "--max-requests", "--request-timeout", "--log-level", "--mime", "--help",
+                "--version"]
+LOG_LINE = re.compile(r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\] \[(error|warn|info|debug)\] ")
+READY = re.compile(r"HTTP Server started on http://(\S+):(\d+)$")
+INDEX_HTML = b"<!DOCTYPE html>\n<html><body><h1>cli test index</h1></body></html>\n"
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def make_root(parent, name="root"):
+    """A small document root: index.html, hello.html, style.css, notes.txt."""
+    root = os.path.join(parent, name)
+    os.makedirs(root)
+    files = {
+        "index.html": INDEX_HTML,
+        "hello.html": b"<p>hello from a temporary root</p>\n",
+        "style.css": b"body { color: #333; }\n",
+        "notes.txt": b"plain notes\n",
+    }
+    for fname, data in files.items():
+        with open(os.path.join(root, fname), "wb") as f:
+            f.write(data)
+    return root
+
+
+def run(args, timeout=5, cwd=None):
+    return subprocess.run([BINARY] + args, capture_output=True, timeout=timeout, cwd=cwd)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    """A running uvhttpd whose stderr is collected, line by line, by a reader thread."""
+
+    def __init__(self, args, cwd=None, wait_ready=True, port=None, preexec_fn=None):
+        self.lines = []  # decoded as latin-1 so every byte survives
+        self.cond = threading.Condition()
+        self.eof = False
+        self.port = port
+        self.host = None
+        self.proc = subprocess.Popen([BINARY] + args, cwd=cwd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     preexec_fn=preexec_fn)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        try:
+            if wait_ready:
+                m = READY.search(self.wait_for(READY.pattern, timeout=5))
+                self.host, self.port = m.group(1), int(m.group(2))
+            else:
+                self._wait_connectable(port)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            with self.cond:
+                self.lines.append(raw.decode("latin-1").rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
+
+    def _wait_connectable(self, port, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("server exited with %d: %s" % (self.proc.returncode,
+                                                                    self.text()))
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        raise AssertionError("server did not accept connections on port %d" % port)
+
+    def wait_for(self, pattern, timeout=3, start=0):
+        """Returns the first line at index >= start matching the regex pattern."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for line in self.lines[start:]:
+                    if rx.search(line):
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0 or self.eof:
+                    raise AssertionError("no log line matching %r; log was:\n%s"
+                                         % (pattern, "\n".join(self.lines)))
+                self.cond.wait(left)
+
+    def mark(self):
+        with self.cond:
+            return len(self.lines)
+
+    def text(self):
+        with self.cond:
+            return "\n".join(self.lines)
+
+    def get(self, path, headers=None, method="GET"):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            conn.request(method, path, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
+
+    def raw(self, data, timeout=5):
+        """Sends bytes on a new connection and reads until the server closes it."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        try:
+            s.sendall(data)
+            chunks = []
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                chunks.append(b)
+            return b"".join(chunks)
+        finally:
+            s.close()
+
+    def stop(self, sig=signal.SIGTERM, timeout=5):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            self.reader.join(2)
+            raise AssertionError("server did not exit within %ss of signal %d; log was:\n%s"
+                                 % (timeout, sig, self.text()))
+        self.reader.join(2)
+        return rc
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(2)
+        self.proc.stderr.close()
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def check_log_format(srv):
+    for line in srv.text().split("\n"):
+        check(LOG_LINE.match(line), "log line without timestamp/level prefix: %r" % line)
+
+
+# ---- --help, --version, bad arguments ----
+
+@test
+def help_lists_every_option():
+    for flag in ("--help", "-h"):
+        r = run([flag])
+        out = r.stdout.decode()
+        check(r.returncode == 0, "%s: exit %d" % (flag, r.returncode))
+        check(out.startswith("Usage: uvhttpd [PORT] [HOST] [MAX_THREADS]"), "usage line: " + out)
+        for opt in LONG_OPTIONS:
+            check(re.search(r"(^|\s)%s\b" % re.escape(opt), out), "%s missing from help" % opt)
+        for short in ("-p,", "-t,", "-r,", "-l,", "-m,", "-h,", "-V,"):
+            check(short in out, "%s missing from help" % short)
+        check(r.stderr == b"", "help wrote to stderr: %r" % r.stderr)
+
+
+@test
+def help_wins_over_later_arguments():
+    r = run(["--help", "--nope"])
+    check(r.returncode == 0 and b"Usage:" in r.stdout, "exit %d" % r.returncode)
+
+
+@test
+def version_output():
+    for flag in ("--version", "-V"):
+        r = run([flag])
+        lines = r.stdout.decode().splitlines()
+        check(r.returncode == 0, "%s: exit %d" % (flag, r.returncode))
+        check(lines and lines[0] == "uvhttpd 0.1.0", "first line: %r" % lines)
+        check(len(lines) == 2 and re.match(
+            r"^libuv \d+\.\d+\.\d+, llhttp \d+\.\d+\.\d+, jansson \d+\.\d+(\.\d+)?$", lines[1]),
+            "library line: %r" % lines)
+        check(r.stderr == b"", "version wrote to stderr")
+
+
+BAD_ARGS = [
+    (["abc"], "invalid port 'abc'"),
+    (["99999"], "invalid port '99999'"),
+    (["65536"], "invalid port '65536'"),
+    (["-1"], "unknown option '-1'"),
+    (["--port", "-1"], "invalid port '-1'"),
+    (["--", "-1"], "invalid port '-1'"),
+    (["0", "127.0.0.1", "0"], "invalid threads '0'"),
+    (["0", "127.0.0.1", "1025"], "invalid threads '1025'"),
+    (["--threads", "0"], "invalid threads '0'"),
+    (["--threads=1025"], "invalid threads '1025'"),
+    (["-t", "x"], "invalid threads 'x'"),
+    (["--nope"], "unknown option '--nope'"),
+    (["--root"], "option '--root' needs a value"),
+    (["--root", ""], "invalid root: empty"),
+    (["--log-level", "loud"], "invalid log-level 'loud'"),
+    (["-l", "INFO"], "invalid log-level 'INFO'"),
+    (["1", "2", "3", "4"], "unexpected argument '4'"),
+    (["--keep-alive-timeout", "0"], "invalid keep-alive-timeout '0'"),
+    (["--max-requests", "0"], "invalid max-requests '0'"),
+    (["--request-timeout", "3601"], "invalid request-timeout '3601'"),
+    (["--mime", "css=text/css"], "invalid mime 'css=text/css'"),
+    (["--mime", ".css="], "invalid mime '.css='"),
+    (["--mime", ".c/s=text/css"], "invalid mime '.c/s=text/css'"),
+    (["--mime", ".css=textcss"], "invalid mime '.css=textcss'"),
+    (["-p9000"], "unknown option '-p9000'"),
+    (["-m", ".a=x/y"] * 65, "too many --mime options (at most 64)"),
+    (["--version=1"], "option '--version' takes no value"),
+]
+
+
+@test
+def bad_arguments_exit_2_with_reason_and_usage():
+    for args, reason in BAD_ARGS:
+        r = run(args)
+        err = r.stderr.decode()
+        check(r.returncode == 2, "%s: exit %d, expected 2" % (args, r.returncode))
+        first = err.splitlines()[0] if err else ""
+        check(first.startswith("uvhttpd: ") and reason in first,
+              "%s: first stderr line %r lacks %r" % (args, first, reason))
+        check("Usage: uvhttpd" in err and "--port" in err, "%s: no usage on stderr" % args)
+        check(r.stdout == b"", "%s: wrote to stdout" % args)
+
+
+# ---- start-up failures ----
+
+@test
+def missing_root_exits_1():
+    with tempfile.TemporaryDirectory() as tmp:
+        missing = os.path.join(tmp, "no-such-dir")
+        r = run(["0", "--root", missing])
+        err = r.stderr.decode()
+        check(r.returncode == 1, "exit %d, expected 1" % r.returncode)
+        check("Document root %s cannot be used" % missing in err and "no such file" in err,
+              "message: %r" % err)
+        check("uvhttpd: failed to start" in err, "message: %r" % err)
+        # The default ./resources, relative to the working directory, missing too:
+        r = run(["0"], cwd=tmp)
+        check(r.returncode == 1 and "./resources" in r.stderr.decode(),
+              "default root: exit %d %r" % (r.returncode, r.stderr))
+
+
+@test
+def root_that_is_a_file_exits_1():
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "file")
+        open(path, "w").close()
+        r = run(["0", "--root", path])
+        check(r.returncode == 1, "exit %d" % r.returncode)
+        check("is not a directory" in r.stderr.decode(), "message: %r" % r.stderr)
+
+
+@test
+def port_in_use_exits_1():
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_root(tmp)
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        try:
+            r = run([str(port), "--root", root])
+        finally:
+            s.close()
+        err = r.stderr.decode()
+        check(r.returncode == 1, "exit %d, expected 1" % r.returncode)
+        check("Cannot listen on 127.0.0.1:%d" % port in err and "address already in use" in err,
+              "message: %r" % err)
+        for line in err.splitlines():
+            check(LOG_LINE.match(line) or line.startswith("uvhttpd: "), "line %r" % line)
+
+
+@test
+def invalid_host_exits_1():
+    with tempfile.TemporaryDirectory() as tmp:
+        r = run(["0", "999.1.1.1", "--root", make_root(tmp)])
+        check(r.returncode == 1, "exit %d" % r.returncode)
+        check("Invalid host address '999.1.1.1'" in r.stderr.decode(), "msg %r" % r.stderr)
+
+
+# ---- a running server ----
+
+@test
+def port_0_default_root_and_startup_lines():
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_root(tmp, "resources")  # the default --root is ./resources
+        with Server(["0"], cwd=tmp) as srv:
+            check(srv.host == "127.0.0.1", "host %r" % srv.host)
+            check(srv.port > 0, "port %d" % srv.port)
+            status, headers, body = srv.get("/")
+            check(status == 200 and body == INDEX_HTML, "GET / -> %d %r" % (status, body[:80]))
+            check(headers["content-type"] == "text/html; charset=utf-8", str(headers))
+            srv.wait_for(r"\[info\] Press Ctrl\+C to stop the server$")
+            srv.wait_for(r"\[info\] Thread pool size: 10$")
+            srv.wait_for(r"\[info\] Document root: %s$" % re.escape(os.path.realpath(root)))
+            srv.wait_for(r"\[info\] uvhttpd 0\.1\.0 \(libuv ")
+            srv.wait_for(r'"GET / HTTP/1\.1" host ok -> 200 OK, index\.html ')
+            check(os.path.isdir(os.path.join(root, "uploads")), "uploads/ not created in root")
+            check(srv.stop() == 0, "exit code")
+            check_log_format(srv)
+
+
+@test
+def positional_host_and_threads():
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_root(tmp)
+        with Server(["0", "127.0.0.1", "3", "--root", root]) as srv:
+            srv.wait_for(r"Thread pool size: 3$")
+            check(srv.get("/hello.html")[0] == 200, "GET")
+            srv.stop()
+        with Server(["--port", "0", "--threads", "4", "--root", root]) as srv:
+            srv.wait_for(r"Thread pool size: 4$")
+            srv.stop()
+        with Server(["-p", "0", "-t", "5", "-r", root]) as srv:
+            srv.wait_for(r"Thread pool size: 5$")
+            srv.stop()
+
+
+@test
+def host_localhost():
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--host", "localhost", "--root", make_root(tmp)]) as srv:
+            check(srv.host == "localhost", "readiness host %r" % srv.host)
+            for name in ("localhost", "127.0.0.1"):
+                st = srv.get("/", {"Host": "%s:%d" % (name, srv.port)})[0]
+                check(st == 200, "Host %s -> %d" % (name, st))
+            st = srv.get("/", {"Host": "example.com:%d" % srv.port})[0]
+            check(st == 403, "foreign Host -> %d" % st)
+            srv.stop()
+
+
+@test
+def root_option_serves_temp_dir():
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_root(tmp)
+        with Server(["0", "--root", root]) as srv:
+            status, headers, body = srv.get("/hello.html")
+            check(status == 200 and body == b"<p>hello from a temporary root</p>\n",
+                  "GET /hello.html -> %d %r" % (status, body))
+            check(srv.get("/about.html")[0] == 404, "about.html should not exist here")
+            status, headers, body = srv.get("/notes.txt")
+            check(status == 200 and headers["content-type"] == "application/octet-stream" and
+                  headers.get("content-disposition") == 'attachment; filename="notes.txt"',
+                  "notes.txt: %d %s" % (status, headers))
+            srv.wait_for(r"Document root: %s$" % re.escape(os.path.realpath(root)))
+            srv.stop()
+
+
+@test
+def access_log_at_info():
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", make_root(tmp)]) as srv:
+            srv.get("/hello.html")
+            srv.get("/missing.html")
+            srv.wait_for(r'\[info\] \[#\d+\] 127\.0\.0\.1:\d+ "GET /hello\.html HTTP/1\.1" host ok'
+                         r' -> 200 OK, hello\.html \(35 bytes\), \d+ bytes, keep-alive, '
+                         r'[\d.]+ ms$')
+            srv.wait_for(r'"GET /missing\.html HTTP/1\.1" host ok -> 404 Not Found, no file')
+            srv.stop()
+            check_log_format(srv)
+
+
+@test
+def log_level_warn_hides_access_lines():
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        with Server([str(port), "--root", make_root(tmp), "--log-level", "warn"],
+                    wait_ready=False, port=port) as srv:
+            check(srv.get("/hello.html")[0] == 200, "GET")
+            check(srv.get("/", {"Host": "evil.com"})[0] == 403, "foreign host")
+            # The 403 logs a warning: once it is there, the access lines would be too.
+            srv.wait_for(r'\[warn\] \[#\d+\] Security: Host "evil\.com" rejected')
+            check(srv.stop() == 0, "exit code")
+            log = srv.text()
+            check('"GET /hello.html' not in log and "HTTP/1.1\" host" not in log,
+                  "access line at warn: " + log)
+            check("[info]" not in log, "info line at warn: " + log)
+            check_log_format(srv)
+
+
+@test
+def log_level_debug_adds_request_lines():
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", make_root(tmp), "-l", "debug"]) as srv:
+            srv.get("/hello.html")
+            srv.wait_for(r"\[debug\] \[#\d+\] Request: GET /hello\.html HTTP/1\.1$")
+            srv.wait_for(r'\[info\] .*"GET /hello\.html HTTP/1\.1" host ok -> 200 OK')
+            srv.stop()
+            check_log_format(srv)
+
+
+def _escape_case(srv, target, escaped, raw_byte):
+    """Sends GET <target>; the access log must show the target escaped, never the raw byte."""
+    mark = srv.mark()
+    reply = srv.raw(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                    b"Connection: close\r\n\r\n" % srv.port)
+    check(reply.startswith(b"HTTP/1.1 "), "reply %r" % reply[:40])
+    srv.wait_for(r'" host .* -> \d{3} ', start=mark)  # the access line
+    new = srv.text().split("\n")[mark:]
+    check(not any(raw_byte in line for line in new), "raw byte %r logged: %r" % (raw_byte, new))
+    check(any(('"GET %s HTTP/1.1"' % escaped) in line for line in new),
+          "no access line with target %s; new log lines:\n%s" % (escaped, "\n".join(new)))
+
+
+@test
+def log_escapes_tab_quote_and_high_bytes():
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", make_root(tmp)]) as srv:
+            _escape_case(srv, b"/a\tb", r"/a\x09b", "\t")
+            _escape_case(srv, b'/a"b', r"/a\x22b", '"b')
+            _escape_case(srv, b"/a\xffb", r"/a\xffb", "\xff")
+            srv.stop()
+
+
+@test
+def log_escapes_esc_in_target():
+    # "GET /a<ESC>b HTTP/1.1": llhttp rejects the ESC byte (400), and the logged target must
+    # show it as \x1b.
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", make_root(tmp)]) as srv:
+            _escape_case(srv, b"/a\x1bb", r"/a\x1bb", "\x1b")
+            srv.stop()
+
+
+@test
+def mime_option_adds_a_type():
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_root(tmp)
+        with Server(["0", "--root", root]) as srv:
+            status, headers, _ = srv.get("/style.css")
+            check(status == 415, "style.css without --mime -> %d" % status)
+            srv.stop()
+        with Server(["0", "--root", root, "--mime", ".css=text/css",
+                     "-m", ".txt=text/plain; charset=utf-8"]) as srv:
+            status, headers, body = srv.get("/style.css")
+            check(status == 200 and headers["content-type"] == "text/css" and
+                  body == b"body { color: #333; }\n", "style.css -> %d %s" % (status, headers))
+            check("content-disposition" not in headers, "css served as a download")
+            status, headers, body = srv.get("/notes.txt")
+            check(status == 200 and headers["content-type"] == "text/plain; charset=utf-8" and
+                  "content-disposition" not in headers, "override .txt: %s" % headers)
+            srv.stop()
+        # Extensions match case-insensitively; the last --mime for an extension wins.
+        with open(os.path.join(root, "UPPER.CSS"), "wb") as f:
+            f.write(b"p {}\n")
+        with Server(["0", "--root", root, "-m", ".css=text/plain", "-m", ".CSS=text/css"]) as srv:
+            for path in ("/style.css", "/UPPER.CSS"):
+                status, headers, _ = srv.get(path)
+                check(status == 200 and headers["content-type"] == "text/css",
+                      "%s -> %d %s" % (path, status, headers))
+            srv.stop()
+        with Server(["0", "--root", root, "--mime", ".css=application/octet-stream"]) as srv:
+            status, headers, _ = srv.get("/style.css")
+            check(status == 200 and
+                  headers.get("content-disposition") == 'attachment; filename="style.css"',
+                  "octet-stream download: %s" % headers)
+            srv.stop()
+
+
+def local_ipv4():
+    """A non-loopback IPv4 address of this machine, or None (no packet is sent)."""
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect(("192.0.2.1", 9))
+        ip = s.getsockname()[0]
+        s.close()
+        return None if ip.startswith("127.") else ip
+    except OSError:
+        return None
+
+
+def get_via(ip, port, host):
+    """GET / connecting to ip:port with the given Host header; returns the status."""
+    conn = http.client.HTTPConnection(ip, port, timeout=5)
+    try:
+        conn.request("GET", "/", headers={"Host": host})
+        r = conn.getresponse()
+        r.read()
+        return r.status
+    finally:
+        conn.close()
+
+
+@test
+def host_ipv6_loopback():
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        print("     (no IPv6 loopback: skipped)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--host", "::1", "--root", make_root(tmp)]) as srv:
+            check(srv.host == "[::1]", "readiness host %r" % srv.host)
+            for host, want in (("[::1]:%d" % srv.port, 200), ("localhost:%d" % srv.port, 200),
+                               ("127.0.0.1:%d" % srv.port, 200), ("evil.com", 403)):
+                conn = http.client.HTTPConnection("::1", srv.port, timeout=5)
+                conn.request("GET", "/", headers={"Host": host})
+                got = conn.getresponse().status
+                conn.close()
+                check(got == want, "Host %s -> %d, expected %d" % (host, got, want))
+            srv.stop()
+
+
+@test
+def host_all_addresses():
+    _host_wildcard("0.0.0.0", "0.0.0.0")
+
+
+@test
+def host_all_addresses_dual_stack():
+    # "--host ::" also accepts IPv4 clients; their local address is the IPv4-mapped
+    # ::ffff:a.b.c.d, and the Host they send is the plain IPv4 address.
+    try:
+        socket.socket(socket.AF_INET6).bind(("::", 0))
+    except OSError:
+        print("     (no IPv6: skipped)")
+        return
+    _host_wildcard("::", "[::]")
+
+
+def _host_wildcard(bind, shown):
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--host", bind, "--root", make_root(tmp)]) as srv:
+            p = srv.port
+            check(srv.host == shown, "readiness host %r" % srv.host)
+            for host, want in (("127.0.0.1:%d" % p, 200), ("localhost:%d" % p, 200),
+                               ("uvhttpd.example:%d" % p, 403), ("127.0.0.1:1", 403)):
+                got = get_via("127.0.0.1", p, host)
+                check(got == want, "--host %s: Host %s -> %d, expected %d"
+                      % (bind, host, got, want))
+            ip = local_ipv4()
+            if ip:  # the address the connection came in on names the server too
+                got = get_via(ip, p, "%s:%d" % (ip, p))
+                check(got == 200, "--host %s: Host %s:%d, connected to %s -> %d, expected 200"
+                      % (bind, ip, p, ip, got))
+            srv.stop()
+
+
+@test
+def host_lan_address():
+    ip = local_ipv4()
+    if not ip:
+        print("     (no non-loopback IPv4 address: skipped)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", ip, "--root", make_root(tmp)]) as srv:
+            check(srv.host == ip, "readiness host %r" % srv.host)
+            got = get_via(ip, srv.port, "%s:%d" % (ip, srv.port))
+            check(got == 200, "Host %s -> %d" % (ip, got))
+            got = get_via(ip, srv.port, "localhost:%d" % srv.port)
+            check(got == 403, "Host localhost via %s -> %d, expected 403" % (ip, got))
+            srv.stop()
+
+
+@test
+def unreadable_file_is_403():
+    as_root = os.geteuid() == 0
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        root = make_root(tmp)
+        os.chmod(root, 0o755)
+        secret = os.path.join(root, "secret.html")
+        with open(secret, "wb") as f:
+            f.write(b"secret\n")
+        os.chmod(secret, 0o600 if as_root else 0o000)
+        def drop_root():  # root reads everything: serve as nobody instead
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+        with Server(["0", "--root", root], preexec_fn=drop_root if as_root else None) as srv:
+            check(srv.get("/hello.html")[0] == 200, "readable file")
+            status = srv.get("/secret.html")[0]
+            check(status == 403, "unreadable file -> %d" % status)
+            srv.wait_for(r"\[warn\] \[#\d+\] open %s: permission denied$" % re.escape(secret))
+            if as_root:  # nobody cannot create uploads/ in a root-owned directory: a warning
+                srv.wait_for(r"\[warn\] Cannot create %s/uploads: EACCES"
+                             % re.escape(os.path.realpath(root)))
+            check(srv.stop() == 0, "exit code")
+
+
+@test
+def known_limit_symlinks_are_followed():
+    # README "Known limits": a symlink inside the root is followed, even to a file outside it.
+    # When the containment check on real paths lands, this test and the README change together.
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_root(tmp)
+        outside = os.path.join(tmp, "outside.txt")
+        with open(outside, "wb") as f:
+            f.write(b"outside the root\n")
+        os.symlink(outside, os.path.join(root, "link.txt"))
+        with Server(["0", "--root", root]) as srv:
+            status, _, body = srv.get("/link.txt")
+            check(status == 200 and body == b"outside the root\n", "link.txt -> %d" % status)
+            srv.stop()
+
+
+def _big_root(tmp, size):
+    root = make_root(tmp)
+    with open(os.path.join(root, "big.png"), "wb") as f:
+        f.write(os.urandom(1 << 20) * (size >> 20))
+    return root
+
+
+def _stalled_download(srv):
+    """Starts GET /big.png on a socket with a tiny receive buffer and reads nothing."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(5)
+    s.connect(("127.0.0.1", srv.port))
+    s.sendall(b"GET /big.png HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % srv.port)
+    time.sleep(0.3)  # the server fills the socket buffers, then its write waits
+    return s
+
+
+@test
+def shutdown_finishes_in_flight_download():
+    # SIGTERM while a 32 MiB download is stalled: the download must complete, then the
+    # connection must close and the server exit ("busy ones close after their response").
+    size = 32 << 20
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", _big_root(tmp, size)]) as srv:
+            s = _stalled_download(srv)
+            srv.proc.send_signal(signal.SIGTERM)
+            srv.wait_for(r"Shutting down: no new connections, finishing 1 open one$")
+            time.sleep(0.3)
+            check(srv.proc.poll() is None, "exited before the download finished")
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += s.recv(65536)
+            head, body = data.split(b"\r\n\r\n", 1)
+            check(head.startswith(b"HTTP/1.1 200 OK\r\n") and
+                  b"\r\nContent-Length: %d\r\n" % size in head, "head %r" % head)
+            got = len(body)
+            while got < size:
+                b = s.recv(1 << 20)
+                check(b, "connection closed after %d of %d body bytes" % (got, size))
+                got += len(b)
+            check(got == size, "received %d body bytes, expected %d" % (got, size))
+            t0 = time.monotonic()
+            try:
+                s.settimeout(2)
+                closed = s.recv(1) == b""
+            except socket.timeout:
+                closed = False
+            exited = _wait_exit(srv.proc, 2 - (time.monotonic() - t0))  # socket still open
+            s.close()
+            check(closed and exited, "after the in-flight response: connection %s, server %s "
+                  "(2 s after the last byte); log:\n%s"
+                  % ("closed" if closed else "still open", "exited" if exited else "still running",
+                     srv.text()))
+            check(srv.stop() == 0, "exit code after the download")
+            check('"GET /big.png HTTP/1.1" host ok -> 200 OK, big.png (%d bytes)' % size
+                  in srv.text(), "access line")
+
+
+def _wait_exit(proc, timeout):
+    try:
+        proc.wait(max(timeout, 0.01))
+        return True
+    except subprocess.TimeoutExpired:
+        return False
+
+
+@test
+def second_signal_exits_at_once_with_1():
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", _big_root(tmp, 32 << 20)]) as srv:
+            s = _stalled_download(srv)
+            srv.proc.send_signal(signal.SIGTERM)
+            srv.wait_for(r"Shutting down: no new connections, finishing 1 open one$")
+            time.sleep(0.2)
+            check(srv.proc.poll() is None, "exited while a download was in flight")
+            rc = srv.stop(signal.SIGINT)
+            s.close()
+            check(rc == 1, "exit %d after a second signal, expected 1" % rc)
+            srv.wait_for(r"\[warn\] Second signal %d: exiting at once$" % signal.SIGINT)
+
+
+@test
+def keep_alive_and_max_requests_options():
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", make_root(tmp), "--keep-alive-timeout", "1",
+                     "--max-requests", "2"]) as srv:
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            req = b"GET /hello.html HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % srv.port
+            s.sendall(req)
+            first = s.recv(65536)
+            check(b"Keep-Alive: timeout=1, max=1\r\n" in first, "first head %r" % first)
+            s.sendall(req)
+            second = b""
+            while True:  # the 2nd response is the last: the server closes
+                b = s.recv(65536)
+                if not b:
+                    break
+                second += b
+            s.close()
+            check(b"HTTP/1.1 200 OK" in second and b"Connection: close\r\n" in second,
+                  "second %r" % second[:300])
+            srv.wait_for(r'"GET /hello\.html HTTP/1\.1" host ok -> 200 OK, .*, close, ')
+            # An idle keep-alive connection is closed after --keep-alive-timeout.
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            s.sendall(req)
+            s.recv(65536)
+            t0 = time.monotonic()
+            s.settimeout(4)
+            check(s.recv(1) == b"", "idle connection not closed")
+            took = time.monotonic() - t0
+            s.close()
+            check(0.5 < took < 3, "idle close after %.2fs, expected about 1s" % took)
+            srv.stop()
+            log = srv.text()
+            check("closed (request limit reached) after 2 requests" in log, log)
+            check("closed (idle timeout) after 1 request" in log, log)
+
+
+@test
+def request_timeout_option():
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", make_root(tmp), "--request-timeout", "1"]) as srv:
+            t0 = time.monotonic()
+            reply = srv.raw(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % srv.port)
+            took = time.monotonic() - t0
+            check(reply.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), "reply %r" % reply[:60])
+            check(0.5 < took < 3, "408 after %.2fs, expected about 1s" % took)
+            srv.stop()
+
+
+RAW_CASES = [
+    # (request with {H} for the Host value, status, connection closes afterwards)
+    (b"OPTIONS * HTTP/1.1\r\nHost: {H}\r\n\r\n", 204, False),
+    (b"PUT /index.html HTTP/1.1\r\nHost: {H}\r\nContent-Length: 2\r\n\r\nhi", 405, False),
+    (b"PATCH /index.html HTTP/1.1\r\nHost: {H}\r\nContent-Length: 0\r\n\r\n", 405, False),
+    (b"GET /nope.html HTTP/1.1\r\nHost: {H}\r\n\r\n", 404, False),
+    (b"GET /style.css HTTP/1.1\r\nHost: {H}\r\n\r\n", 415, False),
+    (b"GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n", 403, False),
+    (b"GET / HTTP/1.0\r\n\r\n", 200, True),
+    (b"GET / HTTP/1.1\r\n\r\n", 400, True),
+    (b"GET / HTTP/1.1\r\nHost: {H}\r\nHost: {H}\r\n\r\n", 400, True),
+    (b"GET /a%zz HTTP/1.1\r\nHost: {H}\r\n\r\n", 400, True),
+    (b"GET / HTTP/2.0\r\nHost: {H}\r\n\r\n", 505, True),
+    (b"BREW / HTTP/1.1\r\nHost: {H}\r\n\r\n", 501, True),
+    (b"POST / HTTP/1.1\r\nHost: {H}\r\nTransfer-Encoding: gzip\r\n\r\n", 501, True),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: {H}\r\n\r\n", 414, True),
+    (b"GET / HTTP/1.1\r\nHost: {H}\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 431, True),
+    (b"GET / HTTP/1.1\r\nHost: {H}\r\n" + b"X-F: 1\r\n" * 101 + b"\r\n", 431, True),
+    (b"GET / HTTP/1.1\r\nHost: {H}\r\nContent-Length: 1048577\r\n\r\n" + b"x" * 1048577,
+     413, True),
+]
+
+
+@test
+def raw_requests_status_codes():
+    # The statuses of README "What it serves", and which of them close the connection.
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", make_root(tmp)]) as srv:
+            host = b"127.0.0.1:%d" % srv.port
+            for req, want, closes in RAW_CASES:
+                req = req.replace(b"{H}", host)
+                s = socket.create_connection(("127.0.0.1", srv.port), timeout=3)
+                data = b""
+                try:
+                    s.sendall(req)
+                except OSError:  # the server may answer and close before all of a body is in
+                    pass
+                try:
+                    while b"\r\n\r\n" not in data:
+                        b = s.recv(65536)
+                        if not b:
+                            break
+                        data += b
+                except OSError as e:
+                    check(data, "%r...: no answer (%s)" % (req[:40], e))
+                line = data.split(b"\r\n", 1)[0]
+                check(line.startswith(b"HTTP/1.1 %d " % want),
+                      "%r... -> %r, expected %d" % (req[:40], line, want))
+                head = data.split(b"\r\n\r\n", 1)[0]
+                check((b"\r\nConnection: close" in head) == closes,
+                      "%r...: Connection header, expected %s" % (req[:40],
+                                                                 "close" if closes else "keep-alive"))
+                s.close()
+            srv.stop()
+
+
+@test
+def connection_closed_line_is_logged_promptly():
+    # "Connection from ... closed (...)" is logged from a libuv close callback. It must reach
+    # stderr without waiting for some later, unrelated event on the loop.
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", make_root(tmp)]) as srv:
+            reply = srv.raw(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n"
+                            % srv.port)
+            check(reply.startswith(b"HTTP/1.1 200 OK\r\n"), "reply %r" % reply[:40])
+            srv.wait_for(r"\[#1\] Connection from 127\.0\.0\.1:\d+ closed \(Connection: close\)"
+                         r" after 1 request$", timeout=1.5)
+            srv.stop()
+
+
+@test
+def sigterm_stops_gracefully():
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", make_root(tmp)]) as srv:
+            # An idle keep-alive connection must not hold the shutdown up.
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % srv.port)
+            check(b"Connection: keep-alive" in s.recv(65536), "no keep-alive response")
+            srv.wait_for(r'"GET / HTTP/1\.1" host ok -> 200 OK')  # the response is complete
+            t0 = time.monotonic()
+            rc = srv.stop(signal.SIGTERM)
+            took = time.monotonic() - t0
+            s.close()
+            check(rc == 0, "exit %d after SIGTERM" % rc)
+            check(took < 2, "took %.2fs to stop" % took)
+            log = srv.text()
+            check("Signal %d received" % signal.SIGTERM in log, log)
+            check("closed (server shutting down) after 1 request" in log, log)
+            check(log.rstrip().endswith("[info] Server stopped"), "last line: " + log[-200:])
+            check_log_format(srv)
+
+
+@test
+def sigterm_right_after_a_response():
+    # SIGTERM sent as soon as the client has its response: the server may not yet have run
+    # the write callback, so the connection is still "busy" when the shutdown begins. It must
+    # still close once the response is done, not sit idle until --keep-alive-timeout.
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_root(tmp)
+        for attempt in range(5):
+            with Server(["0", "--root", root, "--keep-alive-timeout", "3"]) as srv:
+                s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+                s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % srv.port)
+                s.recv(65536)
+                t0 = time.monotonic()
+                rc = srv.stop(signal.SIGTERM)
+                took = time.monotonic() - t0
+                s.close()
+                check(rc == 0, "exit %d after SIGTERM" % rc)
+                check(took < 1.5, "attempt %d: exit took %.2fs (the keep-alive timeout is 3 s); "
+                      "log:\n%s" % (attempt + 1, took, srv.text()))
+
+
+@test
+def sigint_stops_gracefully():
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", make_root(tmp)]) as srv:
+            check(srv.get("/")[0] == 200, "GET /")
+            rc = srv.stop(signal.SIGINT)
+            check(rc == 0, "exit %d after SIGINT" % rc)
+            log = srv.text()
+            check("Signal %d received" % signal.SIGINT in log, log)
+            check(log.rstrip().endswith("[info] Server stopped"), "last line: " + log[-200:])
+            check_log_format(srv)
+
+
+def main():
+    global BINARY
+    if len(sys.argv) != 2:
+        print("usage: test_cli.py PATH/TO/uvhttpd", file=sys.stderr)
+        return 2
+    BINARY = os.path.abspath(sys.argv[1])
+    passed = failed = 0
+    t0 = time.monotonic()
+    only = os.environ.get("CLI_TESTS", "").split()
+    for fn in TESTS:
+        if only and fn.__name__ not in only:
+            continue
+        t = time.monotonic()
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - report every kind of failure
+            failed += 1
+            print("FAIL %s (%.2fs): %s" % (fn.__name__, time.monotonic() - t, e))
+            if not isinstance(e, AssertionError):
+                traceback.print_exc(file=sys.stdout)
+        else:
+            passed += 1
+            print("ok   %s (%.2fs)" % (fn.__name__, time.monotonic() - t))
+        sys.stdout.flush()
+    print("total %.1fs" % (time.monotonic() - t0))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

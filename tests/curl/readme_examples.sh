@@ -1,2 +1,334 @@
-#!/bin/bash
-exit 0
+#!/usr/bin/env bash
+# readme_examples.sh - runs every server example of README.md against a live uvhttpd and checks
+# its outcome, so the README cannot drift from the server.
+#
+# Usage: readme_examples.sh PATH/TO/uvhttpd PROJECT_SOURCE_ROOT
+#
+# It copies resources/ to a temporary document root, starts the binary on 127.0.0.1 port 0,
+# waits for "HTTP Server started on http://127.0.0.1:PORT", then takes from the ```sh blocks of
+# README.md every line that starts with "curl " or that talks to the example server
+# (127.0.0.1:8080, localhost:8080 or /dev/tcp/127.0.0.1/8080), points it at the real port and
+# runs it with bash in a scratch directory (shared by all examples, in README order, so one
+# example may use a file an earlier one downloaded).
+#
+# The expected outcome of each example is in EXPECT below, keyed by the exact README line.
+# A README example without an entry fails, and so does an entry whose line is no longer in the
+# README. A "curl " line outside an ```sh block fails too (it would escape the test).
+#
+# Checks, one per line of an entry, fields separated by "|":
+#   status|CODE          status of the last response, from a -D header dump the script
+#                        appends to single curl commands (not allowed for compound lines)
+#   header|Name: value   that header line is present, exactly (name case-insensitive)
+#   header~|Name: ERE    a header line matches ^Name: ERE (case-insensitive)
+#   no-header|Name       no such header
+#   length|FILE          Content-Length equals the size of FILE in the document root
+#   same|NAME|FILE       the example saved NAME (in the scratch dir), identical to FILE
+#   stdout-same|FILE     stdout is byte-for-byte FILE
+#   stdout-bytes|FILE|OFFSET|COUNT   stdout is COUNT bytes of FILE from OFFSET
+#   stdout-is|TEXT       stdout, without its final newline, is TEXT
+#   stdout-has|TEXT      stdout contains TEXT
+#   stderr-has|TEXT      stderr contains TEXT (curl -v writes the exchange there)
+#   exit|N               exit status N (default: 0 is required)
+# Prints one line per example and "N passed, M failed"; exits 1 on any failure.
+set -uo pipefail
+
+if (($# != 2)); then
+  echo "usage: $0 PATH/TO/uvhttpd PROJECT_SOURCE_ROOT" >&2
+  exit 2
+fi
+BIN=$(realpath "$1")
+SRC=$(realpath "$2")
+README=$SRC/README.md
+
+declare -A EXPECT
+EXPECT["curl -v http://127.0.0.1:8080/"]='status|200
+header|Content-Type: text/html; charset=utf-8
+length|index.html
+header|Connection: keep-alive
+header|Keep-Alive: timeout=30, max=99
+header|X-Content-Type-Options: nosniff
+header~|ETag: "[0-9a-f]+\.[0-9a-f]+-[0-9a-f]+"$
+stdout-same|index.html
+stderr-has|> Host: 127.0.0.1:
+stderr-has|< HTTP/1.1 200 OK'
+EXPECT["curl -I http://127.0.0.1:8080/about.html"]='status|200
+stdout-has|HTTP/1.1 200 OK
+header|Content-Type: text/html; charset=utf-8
+length|about.html
+header|Accept-Ranges: bytes
+header~|Last-Modified: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$
+header~|ETag: "
+no-header|Content-Disposition'
+EXPECT["curl http://127.0.0.1:8080/logo.png -o logo.png"]='status|200
+same|logo.png|logo.png
+header|Content-Type: application/octet-stream
+header|Content-Disposition: attachment; filename="logo.png"
+length|logo.png'
+EXPECT["curl -sI http://127.0.0.1:8080/logo.png"]='status|200
+stdout-has|Content-Disposition: attachment; filename="logo.png"
+stdout-has|Content-Type: application/octet-stream'
+EXPECT["curl -OJ http://127.0.0.1:8080/photo.jpg"]='status|200
+same|photo.jpg|photo.jpg
+header|Content-Disposition: attachment; filename="photo.jpg"'
+EXPECT["curl -i http://127.0.0.1:8080/missing.html"]='status|404
+stdout-has|HTTP/1.1 404 Not Found
+stdout-has|<title>404 Not Found</title>
+header|Content-Type: text/html; charset=utf-8'
+EXPECT["curl -r 0-99 http://127.0.0.1:8080/sample.txt"]='status|206
+header|Content-Range: bytes 0-99/377
+header|Content-Length: 100
+stdout-bytes|sample.txt|0|100'
+EXPECT["curl -r -50 http://127.0.0.1:8080/sample.txt"]='status|206
+header|Content-Range: bytes 327-376/377
+stdout-bytes|sample.txt|327|50'
+EXPECT["curl -i -r 1000-2000 http://127.0.0.1:8080/sample.txt"]='status|416
+header|Content-Range: bytes */377
+stdout-has|HTTP/1.1 416 Range Not Satisfiable'
+EXPECT["curl -s -R -O http://127.0.0.1:8080/about.html"]='status|200
+same|about.html|about.html'
+EXPECT["curl -s -z about.html -o about.html -w '%{http_code}\n' http://127.0.0.1:8080/about.html"]='status|304
+stdout-is|304
+same|about.html|about.html
+no-header|Content-Length'
+EXPECT["curl -s --etag-save etag.txt -o about.html http://127.0.0.1:8080/about.html"]='status|200
+header~|ETag: "
+same|about.html|about.html'
+EXPECT["curl -s --etag-compare etag.txt -o about.html -w '%{http_code}\n' http://127.0.0.1:8080/about.html"]='status|304
+stdout-is|304
+header~|ETag: "'
+EXPECT["curl -i -H \"Host: evil.com\" http://127.0.0.1:8080/"]='status|403
+stdout-has|HTTP/1.1 403 Forbidden'
+EXPECT["curl -i http://localhost:8080/contact.html"]='status|200
+stdout-has|HTTP/1.1 200 OK
+length|contact.html'
+EXPECT["curl -i --path-as-is http://127.0.0.1:8080/../../etc/passwd"]='status|403
+stdout-has|HTTP/1.1 403 Forbidden'
+EXPECT["curl -i http://127.0.0.1:8080/%2e%2e/%2e%2e/etc/passwd"]='status|403'
+EXPECT["curl -i http://127.0.0.1:8080/.git/config"]='status|403'
+EXPECT["curl -i -X OPTIONS http://127.0.0.1:8080/"]='status|204
+header|Allow: GET, HEAD, OPTIONS
+no-header|Content-Length'
+EXPECT["curl -i -X POST http://127.0.0.1:8080/index.html"]='status|405
+header|Allow: GET, HEAD, OPTIONS'
+EXPECT["curl -i -X DELETE http://127.0.0.1:8080/index.html"]='status|405
+header|Allow: GET, HEAD, OPTIONS'
+EXPECT["curl -i -X BREW http://127.0.0.1:8080/"]='status|501
+header|Connection: close'
+EXPECT["curl -i http://127.0.0.1:8080/uploads"]='status|301
+header|Location: /uploads/'
+EXPECT["curl -i http://127.0.0.1:8080/uploads/"]='status|404'
+EXPECT["curl -s -o a.png http://127.0.0.1:8080/large_photo1.png & curl -s -o b.png http://127.0.0.1:8080/large_photo1.png & wait"]='same|a.png|large_photo1.png
+same|b.png|large_photo1.png'
+EXPECT["printf 'GET / HTTP/1.1\r\n\r\n' | bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080; cat >&3; cat <&3'"]='stdout-has|HTTP/1.1 400 Bad Request
+stdout-has|Connection: close'
+EXPECT["curl -s -o /dev/null -w '%{http_code} %{size_download}\n' -H 'Range: bytes=0-1,5-6' http://127.0.0.1:8080/sample.txt"]='status|200
+stdout-is|200 377'
+EXPECT["curl -s -o /dev/null -w '%{http_code}\n' -X GET --data-binary @a.png http://127.0.0.1:8080/"]='status|413
+stdout-is|413'
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/uvhttpd-readme.XXXXXX")
+SERVER_PID=
+cleanup() {
+  if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); printf 'ok   %s\n' "$1"; }
+fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; shift; printf '     %s\n' "$@"; }
+finish() {
+  echo "$passed passed, $failed failed"
+  ((failed == 0))
+  exit $?
+}
+
+if [[ ! -f $README ]]; then
+  fail "README.md exists" "no $README"
+  finish
+fi
+
+ROOT=$TMP/root
+WORK=$TMP/work
+cp -RL "$SRC/resources" "$ROOT"
+mkdir "$WORK"
+
+# ---- the examples: ```sh blocks, continuation lines joined ----
+examples=()
+stray=()
+in_sh=0
+fence=
+pending=
+while IFS= read -r line || [[ -n $line ]]; do
+  if [[ $line =~ ^[[:space:]]*(\`\`\`+)(.*)$ ]]; then
+    if [[ -z $fence ]]; then
+      fence=${BASH_REMATCH[1]}
+      lang=${BASH_REMATCH[2]//[[:space:]]/}
+      [[ $lang == sh ]] && in_sh=1 || in_sh=0
+    elif [[ ${BASH_REMATCH[1]} == "$fence" ]]; then
+      fence=
+      in_sh=0
+    fi
+    continue
+  fi
+  if ((in_sh)); then
+    line=${line#"${line%%[![:space:]]*}"} # indented blocks (in list items) too
+    if [[ -n $pending ]]; then
+      line="$pending $line"
+      pending=
+    fi
+    if [[ $line == *\\ ]]; then
+      pending=${line%\\}
+      continue
+    fi
+    if [[ $line == "curl "* || $line == *127.0.0.1:8080* || $line == *localhost:8080* ||
+          $line == */dev/tcp/127.0.0.1/8080* ]]; then
+      examples+=("$line")
+    fi
+  elif [[ $line == "curl "* ]]; then
+    stray+=("$line")
+  fi
+done <"$README"
+
+for line in "${stray[@]+"${stray[@]}"}"; do
+  fail "README: curl line outside a \`\`\`sh block: $line" "put it in a \`\`\`sh block (it is then run here)"
+done
+if ((${#examples[@]} == 0)); then
+  fail "README has curl examples" "no example lines found in $README"
+  finish
+fi
+
+declare -A in_readme
+for line in "${examples[@]}"; do
+  in_readme["$line"]=1
+done
+for key in "${!EXPECT[@]}"; do
+  [[ -n ${in_readme["$key"]:-} ]] || fail "expectation without a README line: $key" \
+    "remove it from EXPECT in $0, or restore the README line"
+done
+
+# ---- the server ----
+LOG=$TMP/server.log
+"$BIN" 0 --root "$ROOT" 2>"$LOG" &
+SERVER_PID=$!
+PORT=
+for _ in $(seq 100); do
+  PORT=$(sed -n 's|.*HTTP Server started on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$LOG")
+  [[ -n $PORT ]] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || break
+  sleep 0.05
+done
+if [[ -z $PORT ]]; then
+  fail "server start" "no readiness line; log:" "$(cat "$LOG")"
+  finish
+fi
+echo "uvhttpd on 127.0.0.1:$PORT, root $ROOT"
+
+# ---- the checks ----
+hdr_lines() { tr -d '\r' <"$TMP/hdr" 2>/dev/null; }
+last_status() { hdr_lines | sed -n 's|^HTTP/[0-9.]* \([0-9][0-9][0-9]\).*|\1|p' | tail -n 1; }
+# The headers of the last response in the dump (after redirects or 1xx, only the final head).
+last_head() { hdr_lines | awk '/^HTTP\//{n=0; delete h} {h[n++]=$0} END{for(i=0;i<n;i++) print h[i]}'; }
+
+run_check() { # echoes a reason and returns 1 when the check fails
+  local kind=$1 a=${2:-} b=${3:-} c=${4:-}
+  case $kind in
+    status)
+      local got
+      got=$(last_status)
+      [[ $got == "$a" ]] || { echo "status $got, expected $a"; return 1; } ;;
+    header)
+      last_head | grep -Fxiq -- "$a" || { echo "no header line '$a'"; return 1; } ;;
+    header~)
+      last_head | grep -Eiq -- "^$a" || { echo "no header line matching '^$a'"; return 1; } ;;
+    no-header)
+      ! last_head | grep -iq -- "^$a:" || { echo "unexpected header $a"; return 1; } ;;
+    length)
+      local size
+      size=$(wc -c <"$ROOT/$a")
+      last_head | grep -Fxiq "Content-Length: $size" ||
+        { echo "Content-Length is not $size (size of $a)"; return 1; } ;;
+    same)
+      cmp -s "$WORK/$a" "$ROOT/$b" || { echo "$a differs from $b (or is missing)"; return 1; } ;;
+    stdout-same)
+      cmp -s "$TMP/out" "$ROOT/$a" || { echo "stdout differs from $a"; return 1; } ;;
+    stdout-bytes)
+      cmp -s "$TMP/out" <(tail -c +"$((b + 1))" "$ROOT/$a" | head -c "$c") ||
+        { echo "stdout is not bytes $b..$((b + c - 1)) of $a"; return 1; } ;;
+    stdout-is)
+      local out
+      out=$(cat "$TMP/out")
+      [[ $out == "$a" ]] || { echo "stdout '$out', expected '$a'"; return 1; } ;;
+    stdout-has)
+      grep -Fq -- "$a" "$TMP/out" || { echo "stdout lacks '$a'"; return 1; } ;;
+    stderr-has)
+      grep -Fq -- "$a" "$TMP/err" || { echo "stderr lacks '$a'"; return 1; } ;;
+    exit) ;;
+    *)
+      echo "unknown check kind '$kind' in EXPECT"; return 1 ;;
+  esac
+  return 0
+}
+
+for line in "${examples[@]}"; do
+  if [[ -z ${EXPECT["$line"]+set} ]]; then
+    fail "$line" "no expectation: add this README line to EXPECT in tests/curl/readme_examples.sh"
+    continue
+  fi
+  expect=${EXPECT["$line"]}
+  cmd=${line//127.0.0.1:8080/127.0.0.1:$PORT}
+  cmd=${cmd//localhost:8080/localhost:$PORT}
+  cmd=${cmd//\/dev\/tcp\/127.0.0.1\/8080//dev/tcp/127.0.0.1/$PORT}
+  if [[ $cmd == "$line" ]]; then
+    fail "$line" "does not name the example server 127.0.0.1:8080 / localhost:8080"
+    continue
+  fi
+  compound=0
+  [[ $cmd == *'&'* || $cmd == *'|'* || $cmd == *';'* || $line != "curl "* ]] && compound=1
+  if ((compound)) && grep -Eq '^(status|header|header~|no-header|length)\|' <<<"$expect"; then
+    fail "$line" "EXPECT uses response-head checks, which need a single curl command"
+    continue
+  fi
+  rm -f "$TMP/hdr" "$TMP/out" "$TMP/err"
+  ((compound)) || cmd+=" -D '$TMP/hdr'"
+  (cd "$WORK" && timeout 20 bash -c "$cmd") >"$TMP/out" 2>"$TMP/err" </dev/null
+  rc=$?
+  want_rc=0
+  reasons=()
+  while IFS='|' read -r kind a b c; do
+    [[ -z $kind ]] && continue
+    [[ $kind == exit ]] && want_rc=$a
+    if ! why=$(run_check "$kind" "$a" "$b" "$c"); then
+      reasons+=("$why")
+    fi
+  done <<<"$expect"
+  ((rc == want_rc)) || reasons+=("exit status $rc, expected $want_rc; stderr: $(head -c 300 "$TMP/err")")
+  if ((${#reasons[@]} == 0)); then
+    pass "$line"
+  else
+    fail "$line" "${reasons[@]}"
+  fi
+done
+
+# ---- the server survived, and stops cleanly ----
+if kill -0 "$SERVER_PID" 2>/dev/null; then
+  kill -TERM "$SERVER_PID"
+  wait "$SERVER_PID"
+  rc=$?
+  SERVER_PID=
+  if ((rc == 0)) && grep -q '\[info\] Server stopped$' "$LOG"; then
+    pass "server stops on SIGTERM with exit status 0"
+  else
+    fail "server stops on SIGTERM with exit status 0" "exit status $rc; log tail:" "$(tail -n 5 "$LOG")"
+  fi
+else
+  wait "$SERVER_PID"
+  fail "server still running after the examples" "it exited with status $?; log tail:" "$(tail -n 20 "$LOG")"
+  SERVER_PID=
+fi
+finish

@@ -1,2 +1,711 @@
+/* test_conn.c - connection lifecycle over raw sockets: keep-alive, pipelining, Connection
+ * handling, request limits, timeouts, OPTIONS/405 and clients that leave mid-response. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <criterion/criterion.h>
+
 #include "harness.h"
+
+#define ALLOW "GET, HEAD, OPTIONS"
+
+static void expect_header(const struct th_response *r, const char *name, const char *want)
+{
+    char v[1024];
+    if (!th_header(r, name, v, sizeof(v)))
+        cr_expect_fail("header %s missing; head:\n%s", name, r->head);
+    else
+        cr_expect_str_eq(v, want, "header %s: got \"%s\", want \"%s\"", name, v, want);
+}
+
+static void expect_no_header(const struct th_response *r, const char *name)
+{
+    char v[1024];
+    cr_expect_null(th_header(r, name, v, sizeof(v)), "unexpected header %s: %s", name, v);
+}
+
+static void expect_body_is_file(const struct th_server *ts, const struct th_response *r,
+                                const char *rel)
+{
+    size_t len = 0;
+    char *want = th_read_file(ts, rel, &len);
+    cr_assert_not_null(want, "cannot read %s under %s", rel, ts->root);
+    cr_expect_eq(r->body_len, len, "%s: body is %zu bytes, file is %zu", rel, r->body_len, len);
+    cr_expect(r->body_len == len && memcmp(r->body, want, len) == 0, "%s: body differs", rel);
+    free(want);
+}
+
+/* Reads one response that must arrive, with this status. */
+static void read_status(int fd, struct th_response *r, bool head, int status, const char *what)
+{
+    cr_assert_eq(th_read_response(fd, r, head), 0, "%s: no complete response", what);
+    cr_assert_eq(r->status, status, "%s: status %d, want %d; head:\n%s", what, r->status, status,
+                 r->head);
+}
+
+/* GET /sample.txt on an open connection must succeed: the connection is still usable. */
+static void expect_usable(const struct th_server *ts, int fd, const char *after)
+{
+    struct th_response r;
+    th_sendf(ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    read_status(fd, &r, false, 200, after);
+    expect_body_is_file(ts, &r, "sample.txt");
+    th_response_free(&r);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+Test(conn, keep_alive_countdown, .timeout = 30)
+{
+    static const char *const paths[] = {"/sample.txt", "/index.html", "/notes.txt"};
+    static const char *const files[] = {"sample.txt", "index.html", "notes.txt"};
+    struct th_server ts;
+    struct th_response r;
+    char want[64];
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    for (int i = 0; i < 3; i++) {
+        th_sendf(&ts, fd, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", paths[i]);
+        read_status(fd, &r, false, 200, paths[i]);
+        expect_body_is_file(&ts, &r, files[i]);
+        expect_header(&r, "Connection", "keep-alive");
+        snprintf(want, sizeof(want), "timeout=30, max=%d", 99 - i);
+        expect_header(&r, "Keep-Alive", want);
+        th_response_free(&r);
+    }
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, pipelining_one_send, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd,
+             "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+             "HEAD /about.html HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+             "GET /missing.html HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+             "OPTIONS * HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+             "GET /notes.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    read_status(fd, &r, false, 200, "1st pipelined (GET /sample.txt)");
+    expect_body_is_file(&ts, &r, "sample.txt");
+    expect_header(&r, "Keep-Alive", "timeout=30, max=99");
+    th_response_free(&r);
+
+    read_status(fd, &r, true, 200, "2nd pipelined (HEAD /about.html)");
+    expect_header(&r, "Content-Type", "text/html; charset=utf-8");
+    expect_header(&r, "Keep-Alive", "timeout=30, max=98");
+    th_response_free(&r);
+
+    read_status(fd, &r, false, 404, "3rd pipelined (GET /missing.html)");
+    cr_expect_not_null(strstr(r.body, "404 Not Found"));
+    th_response_free(&r);
+
+    read_status(fd, &r, false, 204, "4th pipelined (OPTIONS *)");
+    expect_header(&r, "Allow", ALLOW);
+    th_response_free(&r);
+
+    read_status(fd, &r, false, 200, "5th pipelined (GET /notes.txt)");
+    expect_body_is_file(&ts, &r, "notes.txt");
+    expect_header(&r, "Keep-Alive", "timeout=30, max=95");
+    th_response_free(&r);
+
+    /* Nothing more: the server is idle, not closed. */
+    cr_expect_not(th_wait_closed(fd, 200), "connection closed after pipelined requests");
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, pipelining_split_second_request, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd,
+             "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+             "GET /notes.txt HTTP/1.1\r\nHo");
+    sleep_ms(100);
+    th_sendf(&ts, fd, "st: {HOST}\r\n\r\n");
+    read_status(fd, &r, false, 200, "first");
+    expect_body_is_file(&ts, &r, "sample.txt");
+    th_response_free(&r);
+    read_status(fd, &r, false, 200, "split second");
+    expect_body_is_file(&ts, &r, "notes.txt");
+    th_response_free(&r);
+
+    /* Split inside the request line too, and a third request after a pause. */
+    th_sendf(&ts, fd, "GET /index.html HTTP/1.1\r\nHost: {HOST}\r\n\r\nGET /ab");
+    sleep_ms(50);
+    th_sendf(&ts, fd, "out.html HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    read_status(fd, &r, false, 200, "third");
+    expect_body_is_file(&ts, &r, "index.html");
+    th_response_free(&r);
+    read_status(fd, &r, false, 200, "fourth");
+    expect_body_is_file(&ts, &r, "about.html");
+    th_response_free(&r);
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, connection_close, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n");
+    read_status(fd, &r, false, 200, "Connection: close");
+    expect_body_is_file(&ts, &r, "sample.txt");
+    expect_header(&r, "Connection", "close");
+    expect_no_header(&r, "Keep-Alive");
+    th_response_free(&r);
+    cr_expect(th_wait_closed(fd, 2000), "server did not close after Connection: close");
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, http10_default_close, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.0\r\nHost: {HOST}\r\n\r\n");
+    read_status(fd, &r, false, 200, "HTTP/1.0");
+    expect_body_is_file(&ts, &r, "sample.txt");
+    expect_header(&r, "Connection", "close");
+    th_response_free(&r);
+    cr_expect(th_wait_closed(fd, 2000), "server did not close an HTTP/1.0 connection");
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, http10_keep_alive, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.0\r\nHost: {HOST}\r\nConnection: keep-alive\r\n\r\n");
+    read_status(fd, &r, false, 200, "HTTP/1.0 keep-alive");
+    expect_header(&r, "Connection", "keep-alive");
+    expect_header(&r, "Keep-Alive", "timeout=30, max=99");
+    th_response_free(&r);
+    cr_expect_not(th_wait_closed(fd, 200), "HTTP/1.0 keep-alive connection closed");
+    th_sendf(&ts, fd, "GET /notes.txt HTTP/1.0\r\nHost: {HOST}\r\nConnection: keep-alive\r\n\r\n");
+    read_status(fd, &r, false, 200, "second HTTP/1.0 keep-alive");
+    expect_body_is_file(&ts, &r, "notes.txt");
+    expect_header(&r, "Connection", "keep-alive");
+    th_response_free(&r);
+    close(fd);
+    th_stop(&ts);
+}
+
+static void three_requests(struct uvh_config *cfg)
+{
+    cfg->max_requests = 3;
+}
+
+Test(conn, max_requests, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, three_requests);
+    int fd = th_connect(&ts);
+    for (int i = 0; i < 3; i++) {
+        th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+        read_status(fd, &r, false, 200, i == 2 ? "last allowed request" : "request");
+        if (i == 0)
+            expect_header(&r, "Keep-Alive", "timeout=30, max=2");
+        if (i == 1)
+            expect_header(&r, "Keep-Alive", "timeout=30, max=1");
+        expect_header(&r, "Connection", i == 2 ? "close" : "keep-alive");
+        th_response_free(&r);
+    }
+    cr_expect(th_wait_closed(fd, 2000), "server did not close after max requests");
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, max_requests_pipelined, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, three_requests);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd,
+             "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+             "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+             "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+             "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    for (int i = 0; i < 3; i++) {
+        read_status(fd, &r, false, 200, "pipelined");
+        expect_header(&r, "Connection", i == 2 ? "close" : "keep-alive");
+        th_response_free(&r);
+    }
+    /* The 4th request is not answered. */
+    cr_expect_neq(th_read_response(fd, &r, false), 0, "a 4th response arrived: %.40s", r.head);
+    th_response_free(&r);
+    close(fd);
+    th_stop(&ts);
+}
+
+static void short_keep_alive(struct uvh_config *cfg)
+{
+    cfg->keep_alive_timeout_s = 1;
+}
+
+Test(conn, idle_timeout, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, short_keep_alive);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    read_status(fd, &r, false, 200, "first");
+    expect_header(&r, "Keep-Alive", "timeout=1, max=99");
+    th_response_free(&r);
+    double t0 = now_ms();
+    cr_expect_not(th_wait_closed(fd, 300), "closed right after the response");
+    cr_expect(th_wait_closed(fd, 3000), "idle connection not closed after the keep-alive timeout");
+    double dt = now_ms() - t0;
+    cr_expect(dt >= 700 && dt <= 2000, "idle close after %.0f ms, want about 1000", dt);
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, idle_timeout_restarts_per_request, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, short_keep_alive);
+    int fd = th_connect(&ts);
+    /* Activity every 600 ms keeps a 1 s idle timeout from firing. */
+    for (int i = 0; i < 3; i++) {
+        th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+        read_status(fd, &r, false, 200, "request in a slow sequence");
+        th_response_free(&r);
+        if (i < 2)
+            cr_assert_not(th_wait_closed(fd, 600), "closed before the idle timeout");
+    }
+    close(fd);
+    th_stop(&ts);
+}
+
+static void short_request_timeout(struct uvh_config *cfg)
+{
+    cfg->request_timeout_s = 1;
+}
+
+Test(conn, request_timeout_partial_head_408, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, short_request_timeout);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "GET / HTTP/1.1\r\nHost: {HOST}\r\n");
+    double t0 = now_ms();
+    read_status(fd, &r, false, 408, "partial head");
+    double dt = now_ms() - t0;
+    cr_expect(dt >= 700 && dt <= 2500, "408 after %.0f ms, want about 1000", dt);
+    expect_header(&r, "Connection", "close");
+    cr_expect_not_null(strstr(r.body, "408"));
+    th_response_free(&r);
+    cr_expect(th_wait_closed(fd, 2000), "not closed after 408");
+    close(fd);
+    th_stop(&ts);
+}
+
+/* A client trickling header bytes does not extend the deadline for the whole head. */
+Test(conn, request_timeout_trickled_head_408, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+    static const char head[] = "GET /sample.txt HTTP/1.1\r\nX-Slow: abcdefghijklmnopqrstuvwxyz";
+
+    th_start(&ts, short_request_timeout);
+    int fd = th_connect(&ts);
+    double t0 = now_ms();
+    size_t i = 0;
+    while (i < sizeof(head) - 1 && now_ms() - t0 < 3000) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 0) == 1)
+            break; /* the server answered */
+        ssize_t n = send(fd, head + i, 1, MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        i++;
+        sleep_ms(150);
+    }
+    read_status(fd, &r, false, 408, "trickled head");
+    double dt = now_ms() - t0;
+    cr_expect(dt <= 2500, "408 after %.0f ms of trickling, want about 1000", dt);
+    cr_expect_lt(i, sizeof(head) - 1, "the whole head was accepted byte by byte");
+    th_response_free(&r);
+    cr_expect(th_wait_closed(fd, 2000), "not closed after 408");
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, request_timeout_silent_connection, .timeout = 30)
+{
+    struct th_server ts;
+    char c;
+
+    th_start(&ts, short_request_timeout);
+    int fd = th_connect(&ts);
+    double t0 = now_ms();
+    struct pollfd p = {fd, POLLIN, 0};
+    cr_assert_eq(poll(&p, 1, 3000), 1, "a silent connection was not closed");
+    double dt = now_ms() - t0;
+    ssize_t n = recv(fd, &c, 1, 0);
+    cr_expect(n == 0 || (n < 0 && errno == ECONNRESET), "bytes sent to a silent client");
+    cr_expect(dt >= 700 && dt <= 2500, "closed after %.0f ms, want about 1000", dt);
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, request_timeout_between_requests_uses_keep_alive, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, short_request_timeout);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    read_status(fd, &r, false, 200, "first");
+    th_response_free(&r);
+    /* Idle between requests is bounded by the 30 s keep-alive timeout, not the 1 s one. */
+    cr_expect_not(th_wait_closed(fd, 1500), "idle connection closed by the request timeout");
+    expect_usable(&ts, fd, "after 1.5 s idle");
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, options, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "OPTIONS /index.html HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    read_status(fd, &r, false, 204, "OPTIONS /index.html");
+    expect_header(&r, "Allow", ALLOW);
+    expect_no_header(&r, "Content-Length");
+    expect_header(&r, "Connection", "keep-alive");
+    th_response_free(&r);
+    th_sendf(&ts, fd, "OPTIONS * HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    read_status(fd, &r, false, 204, "OPTIONS *");
+    expect_header(&r, "Allow", ALLOW);
+    expect_no_header(&r, "Content-Length");
+    th_response_free(&r);
+    expect_usable(&ts, fd, "after OPTIONS");
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, method_not_allowed_405, .timeout = 30)
+{
+    static const char *const reqs[] = {
+        "DELETE /index.html HTTP/1.1\r\nHost: {HOST}\r\n\r\n",
+        "PUT /index.html HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 5\r\n\r\nhello",
+        "PATCH /index.html HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 0\r\n\r\n",
+        "POST /index.html HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 3\r\n\r\na=b",
+        "POST /index.html HTTP/1.1\r\nHost: {HOST}\r\n\r\n",
+    };
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+        char what[32];
+        snprintf(what, sizeof(what), "%.*s", (int)strcspn(reqs[i], " "), reqs[i]);
+        th_sendf(&ts, fd, "%s", reqs[i]);
+        read_status(fd, &r, false, 405, what);
+        expect_header(&r, "Allow", ALLOW);
+        expect_header(&r, "Connection", "keep-alive");
+        th_response_free(&r);
+        expect_usable(&ts, fd, what);
+    }
+    close(fd);
+    th_stop(&ts);
+}
+
+/* Full download of the large file on a new connection: the server is alive and correct. */
+static void expect_full_large(const struct th_server *ts)
+{
+    struct th_response r;
+    cr_assert_eq(
+        th_request(ts, &r, false, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n"), 0,
+        "no full response after a client went away");
+    cr_expect_eq(r.status, 200);
+    expect_body_is_file(ts, &r, "large_photo1.png");
+    th_response_free(&r);
+}
+
+/* Starts downloading the large file and reads about 10 KB of it. */
+static int partial_download(const struct th_server *ts)
+{
+    char buf[4096];
+    size_t got = 0;
+    int fd = th_connect(ts);
+    th_sendf(ts, fd, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    while (got < 10000) {
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        cr_assert_gt(n, 0, "download ended after %zu bytes", got);
+        if (got == 0)
+            cr_assert(n >= 13 && memcmp(buf, "HTTP/1.1 200 ", 13) == 0);
+        got += (size_t)n;
+    }
+    return fd;
+}
+
+Test(conn, client_closes_mid_download, .timeout = 30)
+{
+    struct th_server ts;
+
+    th_start(&ts, NULL);
+    close(partial_download(&ts));
+    expect_full_large(&ts);
+    /* Several at once, then one more. */
+    int fds[4];
+    for (int i = 0; i < 4; i++)
+        fds[i] = partial_download(&ts);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+    expect_full_large(&ts);
+    th_stop(&ts);
+}
+
+Test(conn, client_resets_mid_download, .timeout = 30)
+{
+    struct th_server ts;
+    struct linger lg = {1, 0};
+
+    th_start(&ts, NULL);
+    int fd = partial_download(&ts);
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    close(fd); /* RST */
+    expect_full_large(&ts);
+
+    /* Reset right after sending, before reading anything. */
+    fd = th_connect(&ts);
+    th_sendf(&ts, fd, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    close(fd);
+    expect_full_large(&ts);
+    th_stop(&ts);
+}
+
+Test(conn, client_closes_with_pipelined_requests_pending, .timeout = 30)
+{
+    struct th_server ts;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    for (int i = 0; i < 3; i++)
+        th_sendf(&ts, fd, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    close(fd);
+    expect_full_large(&ts);
+    th_stop(&ts);
+}
+
+Test(conn, half_close_still_answered, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+    read_status(fd, &r, false, 200, "after shutdown(SHUT_WR)");
+    expect_body_is_file(&ts, &r, "large_photo1.png");
+    th_response_free(&r);
+    cr_expect(th_wait_closed(fd, 2000), "no EOF after the response to a half-closed client");
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, half_close_pipelined, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd,
+             "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+             "GET /notes.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+    read_status(fd, &r, false, 200, "first after shutdown");
+    expect_body_is_file(&ts, &r, "sample.txt");
+    th_response_free(&r);
+    read_status(fd, &r, false, 200, "second after shutdown");
+    expect_body_is_file(&ts, &r, "notes.txt");
+    th_response_free(&r);
+    cr_expect(th_wait_closed(fd, 2000), "no EOF after the responses");
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, pipelining_after_large_download, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd,
+             "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+             "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+             "HEAD /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
+             "GET /notes.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    read_status(fd, &r, false, 200, "large file");
+    expect_body_is_file(&ts, &r, "large_photo1.png");
+    th_response_free(&r);
+    read_status(fd, &r, false, 200, "after the large file");
+    expect_body_is_file(&ts, &r, "sample.txt");
+    th_response_free(&r);
+    read_status(fd, &r, true, 200, "HEAD of the large file");
+    th_response_free(&r);
+    read_status(fd, &r, false, 200, "after HEAD of the large file");
+    expect_body_is_file(&ts, &r, "notes.txt");
+    th_response_free(&r);
+    close(fd);
+    th_stop(&ts);
+}
+
+/* More pipelined bytes than the server's input buffer holds: it must read on as it answers. */
+Test(conn, pipelining_more_than_input_buffer, .timeout = 30)
+{
+    enum { N = 60 };
+    struct th_server ts;
+    struct th_response r;
+    char pad[301];
+
+    th_start(&ts, NULL);
+    memset(pad, 'p', 300);
+    pad[300] = '\0';
+    int fd = th_connect(&ts);
+    for (int i = 0; i < N; i++) /* about 21 KB, above the 17 KiB input buffer */
+        th_sendf(&ts, fd, "GET /%s HTTP/1.1\r\nHost: {HOST}\r\nX-Pad: %s\r\n\r\n",
+                 i % 2 ? "notes.txt" : "sample.txt", pad);
+    for (int i = 0; i < N; i++) {
+        char what[32];
+        snprintf(what, sizeof(what), "pipelined #%d", i + 1);
+        read_status(fd, &r, false, 200, what);
+        expect_body_is_file(&ts, &r, i % 2 ? "notes.txt" : "sample.txt");
+        th_response_free(&r);
+    }
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(conn, many_concurrent_connections, .timeout = 30)
+{
+    enum { N = 50 };
+    struct th_server ts;
+    struct th_response r;
+    int fds[N];
+
+    th_start(&ts, NULL);
+    for (int i = 0; i < N; i++)
+        fds[i] = th_connect(&ts);
+    for (int i = N - 1; i >= 0; i--)
+        th_sendf(&ts, fds[i], "GET /logo.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    for (int i = 0; i < N; i++) {
+        read_status(fds[i], &r, false, 200, "one of many connections");
+        expect_body_is_file(&ts, &r, "logo.png");
+        th_response_free(&r);
+    }
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    th_stop(&ts);
+}
+
+/* In-process only (the test stops the server itself); a keep-alive timeout well below the
+ * test's own timeout, so a connection left idle at stop shows up as a slow stop. */
+static void stop_tweak(struct uvh_config *cfg)
+{
+    cfg->keep_alive_timeout_s = 5;
+}
+
+struct reader {
+    int fd;
+    struct th_response r;
+    int rc;
+    bool closed;
+};
+
+static void read_rest(void *arg)
+{
+    struct reader *rd = arg;
+    sleep_ms(200); /* let the stop arrive while the server still has most of the file to send */
+    rd->rc = th_read_response(rd->fd, &rd->r, false);
+    rd->closed = th_wait_closed(rd->fd, 3000);
+}
+
+/* Stopping lets a response in flight finish, then closes; idle connections close at once. */
+Test(conn, stop_finishes_in_flight_response, .timeout = 30)
+{
+    struct th_server ts;
+    struct reader rd = {0};
+    uv_thread_t t;
+
+    th_start(&ts, stop_tweak);
+    int idle = th_connect(&ts);
+    rd.fd = th_connect(&ts);
+    th_sendf(&ts, rd.fd, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    struct pollfd p = {rd.fd, POLLIN, 0};
+    cr_assert_eq(poll(&p, 1, 5000), 1, "no response started");
+    cr_assert_eq(uv_thread_create(&t, read_rest, &rd), 0);
+    double t0 = now_ms();
+    th_stop(&ts);
+    double dt = now_ms() - t0;
+    uv_thread_join(&t);
+    cr_expect_lt(dt, 2000, "stop took %.0f ms: a connection stayed open after its response", dt);
+    cr_expect_eq(rd.rc, 0, "the response in flight was cut off at stop");
+    cr_expect_eq(rd.r.status, 200);
+    expect_body_is_file(&ts, &rd.r, "large_photo1.png");
+    cr_expect(rd.closed, "connection not closed after stop");
+    cr_expect(th_wait_closed(idle, 1000), "idle connection not closed by stop");
+    th_response_free(&rd.r);
+    close(rd.fd);
+    close(idle);
+}

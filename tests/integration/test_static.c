@@ -1,2 +1,792 @@
+/* test_static.c - static files over raw sockets: headers, byte-identical bodies, HEAD,
+ * directories, conditionals, ranges and path confinement. Works against an external server. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <criterion/criterion.h>
+
 #include "harness.h"
+
+#define OCTET "application/octet-stream"
+#define HTML "text/html; charset=utf-8"
+
+/* Asserts a header is present with exactly this value. */
+static void expect_header(const struct th_response *r, const char *name, const char *want)
+{
+    char v[1024];
+    if (!th_header(r, name, v, sizeof(v)))
+        cr_expect_fail("header %s missing; head:\n%s", name, r->head);
+    else
+        cr_expect_str_eq(v, want, "header %s: got \"%s\", want \"%s\"", name, v, want);
+}
+
+static void expect_no_header(const struct th_response *r, const char *name)
+{
+    char v[1024];
+    cr_expect_null(th_header(r, name, v, sizeof(v)), "unexpected header %s: %s", name, v);
+}
+
+/* Copies a header that must be present. */
+static void need_header(const struct th_response *r, const char *name, char *out, size_t cap)
+{
+    cr_assert_not_null(th_header(r, name, out, cap), "header %s missing; head:\n%s", name, r->head);
+}
+
+/* Asserts the body equals the file under the root. */
+static void expect_body_is_file(const struct th_server *ts, const struct th_response *r,
+                                const char *rel)
+{
+    size_t len = 0;
+    char *want = th_read_file(ts, rel, &len);
+    cr_assert_not_null(want, "cannot read %s under %s", rel, ts->root);
+    cr_expect_eq(r->body_len, len, "%s: body is %zu bytes, file is %zu", rel, r->body_len, len);
+    cr_expect(r->body_len == len && memcmp(r->body, want, len) == 0, "%s: body differs", rel);
+    free(want);
+}
+
+static size_t file_size(const struct th_server *ts, const char *rel)
+{
+    size_t len = 0;
+    char *data = th_read_file(ts, rel, &len);
+    cr_assert_not_null(data, "cannot read %s", rel);
+    free(data);
+    return len;
+}
+
+/* One GET on a fresh connection; asserts the response arrived with the expected status. */
+static void get(const struct th_server *ts, struct th_response *r, const char *path, int status)
+{
+    cr_assert_eq(th_request(ts, r, false, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", path), 0,
+                 "no complete response to GET %s", path);
+    cr_assert_eq(r->status, status, "GET %s: status %d, want %d; head:\n%s", path, r->status,
+                 status, r->head);
+}
+
+Test(static, index_headers, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+    char v[256];
+
+    th_start(&ts, NULL);
+    get(&ts, &r, "/", 200);
+    expect_body_is_file(&ts, &r, "index.html");
+    expect_header(&r, "Content-Type", HTML);
+    expect_no_header(&r, "Content-Disposition");
+    snprintf(v, sizeof(v), "%zu", file_size(&ts, "index.html"));
+    expect_header(&r, "Content-Length", v);
+    need_header(&r, "ETag", v, sizeof(v));
+    cr_expect(v[0] == '"' && v[strlen(v) - 1] == '"', "ETag is not a quoted strong tag: %s", v);
+    need_header(&r, "Last-Modified", v, sizeof(v));
+    cr_expect(strlen(v) == 29 && strcmp(v + 25, " GMT") == 0, "Last-Modified: %s", v);
+    need_header(&r, "Date", v, sizeof(v));
+    cr_expect(strlen(v) == 29 && strcmp(v + 25, " GMT") == 0, "Date: %s", v);
+    expect_header(&r, "Accept-Ranges", "bytes");
+    need_header(&r, "Server", v, sizeof(v));
+    cr_expect(strncmp(v, "uvhttpd/", 8) == 0, "Server: %s", v);
+    expect_header(&r, "X-Content-Type-Options", "nosniff");
+    expect_header(&r, "Connection", "keep-alive");
+    expect_header(&r, "Keep-Alive", "timeout=30, max=99");
+    cr_expect(strncmp(r.head, "HTTP/1.1 200 OK\r\n", 17) == 0, "status line: %.40s", r.head);
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+struct sample {
+    const char *url;  /* request path, percent-encoded */
+    const char *rel;  /* file under the root */
+    const char *type; /* Content-Type */
+    const char *name; /* Content-Disposition filename, NULL when served inline */
+};
+
+static const struct sample samples[] = {
+    {"/index.html", "index.html", HTML, NULL},
+    {"/about.html", "about.html", HTML, NULL},
+    {"/contact.html", "contact.html", HTML, NULL},
+    {"/sample.txt", "sample.txt", OCTET, "sample.txt"},
+    {"/notes.txt", "notes.txt", OCTET, "notes.txt"},
+    {"/logo.png", "logo.png", OCTET, "logo.png"},
+    {"/banner.png", "banner.png", OCTET, "banner.png"},
+    {"/large_photo1.png", "large_photo1.png", OCTET, "large_photo1.png"},
+    {"/photo.jpg", "photo.jpg", OCTET, "photo.jpg"},
+    {"/photo1.jpg", "photo1.jpg", OCTET, "photo1.jpg"},
+    {"/data.json", "data.json", "application/json", NULL},
+    {"/UPPER.HTML", "UPPER.HTML", HTML, NULL},
+    {"/nested/page.html", "nested/page.html", HTML, NULL},
+    {"/noindex/a.txt", "noindex/a.txt", OCTET, "a.txt"},
+    {"/with%20space.txt", "with space.txt", OCTET, "with space.txt"},
+    {"/100%25.txt", "100%.txt", OCTET, "100%.txt"},
+};
+
+Test(static, every_sample_file_byte_identical, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+    char v[512];
+
+    th_start(&ts, NULL);
+    for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+        const struct sample *s = &samples[i];
+        get(&ts, &r, s->url, 200);
+        expect_body_is_file(&ts, &r, s->rel);
+        expect_header(&r, "Content-Type", s->type);
+        snprintf(v, sizeof(v), "%zu", file_size(&ts, s->rel));
+        expect_header(&r, "Content-Length", v);
+        if (s->name) {
+            snprintf(v, sizeof(v), "attachment; filename=\"%s\"", s->name);
+            expect_header(&r, "Content-Disposition", v);
+        } else {
+            expect_no_header(&r, "Content-Disposition");
+        }
+        th_response_free(&r);
+    }
+    th_stop(&ts);
+}
+
+Test(static, keep_alive_downloads_byte_identical, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+        th_sendf(&ts, fd, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", samples[i].url);
+        cr_assert_eq(th_read_response(fd, &r, false), 0, "no response to %s", samples[i].url);
+        cr_assert_eq(r.status, 200, "%s: %d", samples[i].url, r.status);
+        expect_body_is_file(&ts, &r, samples[i].rel);
+        th_response_free(&r);
+    }
+    close(fd);
+    th_stop(&ts);
+}
+
+/* Reads one Content-Length framed response per socket, all sockets at once. */
+struct download {
+    int fd;
+    char *buf;
+    size_t len, cap;
+    size_t head_len, want; /* want: head + body, known once the head is in */
+    bool done;
+};
+
+Test(static, parallel_large_downloads, .timeout = 30)
+{
+    enum { N = 5 };
+    struct th_server ts;
+    struct download d[N];
+    size_t size = 0;
+
+    th_start(&ts, NULL);
+    char *file = th_read_file(&ts, "large_photo1.png", &size);
+    cr_assert_not_null(file);
+    for (int i = 0; i < N; i++) {
+        d[i] = (struct download){th_connect(&ts), NULL, 0, size + 8192, 0, 0, false};
+        d[i].buf = malloc(d[i].cap);
+        cr_assert_not_null(d[i].buf);
+        th_sendf(&ts, d[i].fd, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    }
+    for (int left = N; left > 0;) {
+        struct pollfd p[N];
+        for (int i = 0; i < N; i++)
+            p[i] = (struct pollfd){d[i].done ? -1 : d[i].fd, POLLIN, 0};
+        cr_assert_gt(poll(p, N, 5000), 0, "downloads stalled");
+        for (int i = 0; i < N; i++) {
+            if (d[i].done || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t n = recv(d[i].fd, d[i].buf + d[i].len, d[i].cap - d[i].len, 0);
+            cr_assert_gt(n, 0, "download %d: connection ended after %zu bytes", i, d[i].len);
+            d[i].len += (size_t)n;
+            if (!d[i].head_len) {
+                char *end = memmem(d[i].buf, d[i].len, "\r\n\r\n", 4);
+                if (!end)
+                    continue;
+                d[i].head_len = (size_t)(end - d[i].buf) + 4;
+                cr_assert(strncmp(d[i].buf, "HTTP/1.1 200 ", 13) == 0, "download %d: %.40s", i,
+                          d[i].buf);
+                char cl[64];
+                snprintf(cl, sizeof(cl), "\r\nContent-Length: %zu\r\n", size);
+                cr_assert_not_null(memmem(d[i].buf, d[i].head_len, cl, strlen(cl)),
+                                   "download %d: no Content-Length %zu", i, size);
+                d[i].want = d[i].head_len + size;
+            }
+            if (d[i].len >= d[i].want) {
+                cr_expect_eq(d[i].len, d[i].want, "download %d: extra bytes", i);
+                cr_expect(memcmp(d[i].buf + d[i].head_len, file, size) == 0,
+                          "download %d: body differs from the file", i);
+                d[i].done = true;
+                left--;
+            }
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        close(d[i].fd);
+        free(d[i].buf);
+    }
+    free(file);
+    th_stop(&ts);
+}
+
+/* HEAD answers with GET's headers and no body: the next response on the connection parses. */
+static void check_head_like_get(const struct th_server *ts, const char *path, const char *rel)
+{
+    static const char *const same[] = {"Content-Type",  "Content-Length",      "ETag",
+                                       "Last-Modified", "Content-Disposition", "Accept-Ranges",
+                                       "Connection"};
+    struct th_response g, h;
+    char gv[512], hv[512];
+
+    get(ts, &g, path, 200);
+    int fd = th_connect(ts);
+    th_sendf(ts, fd, "HEAD %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", path);
+    cr_assert_eq(th_read_response(fd, &h, true), 0, "no response to HEAD %s", path);
+    cr_assert_eq(h.status, 200, "HEAD %s: %d", path, h.status);
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        const char *a = th_header(&g, same[i], gv, sizeof(gv));
+        const char *b = th_header(&h, same[i], hv, sizeof(hv));
+        cr_expect((a == NULL) == (b == NULL), "HEAD %s: %s present in only one of GET/HEAD", path,
+                  same[i]);
+        if (a && b)
+            cr_expect_str_eq(a, b, "HEAD %s: %s differs (GET %s, HEAD %s)", path, same[i], a, b);
+    }
+    snprintf(gv, sizeof(gv), "%zu", file_size(ts, rel));
+    expect_header(&h, "Content-Length", gv);
+    th_response_free(&h);
+    th_response_free(&g);
+
+    /* Any body bytes after the HEAD head would be read as the start of this response. */
+    th_sendf(ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(th_read_response(fd, &g, false), 0, "HEAD %s: next response unreadable", path);
+    cr_expect_eq(g.status, 200, "HEAD %s sent body bytes? next status line: %.40s", path, g.head);
+    expect_body_is_file(ts, &g, "sample.txt");
+    th_response_free(&g);
+    close(fd);
+}
+
+Test(static, head_same_headers_no_body, .timeout = 30)
+{
+    struct th_server ts;
+    th_start(&ts, NULL);
+    check_head_like_get(&ts, "/index.html", "index.html");
+    check_head_like_get(&ts, "/sample.txt", "sample.txt");
+    check_head_like_get(&ts, "/large_photo1.png", "large_photo1.png");
+    th_stop(&ts);
+}
+
+Test(static, head_no_body_peek, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+    char c;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "HEAD /logo.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(th_read_response(fd, &r, true), 0);
+    cr_assert_eq(r.status, 200);
+    th_response_free(&r);
+    /* Nothing else may arrive. */
+    struct pollfd p = {fd, POLLIN, 0};
+    int n = poll(&p, 1, 300);
+    cr_expect(n == 0 || recv(fd, &c, 1, MSG_DONTWAIT) <= 0, "HEAD response carried body bytes");
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(static, directory_index, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    get(&ts, &r, "/nested/", 200);
+    expect_body_is_file(&ts, &r, "nested/index.html");
+    expect_header(&r, "Content-Type", HTML);
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+Test(static, directory_without_slash_redirects, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    get(&ts, &r, "/nested", 301);
+    expect_header(&r, "Location", "/nested/");
+    expect_header(&r, "Connection", "keep-alive");
+    th_response_free(&r);
+    get(&ts, &r, "/nested?x=1", 301);
+    expect_header(&r, "Location", "/nested/?x=1");
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+Test(static, directory_without_index_404, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    get(&ts, &r, "/noindex/", 404);
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+Test(static, missing_file_404_page, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+    char v[64];
+
+    th_start(&ts, NULL);
+    get(&ts, &r, "/does-not-exist.html", 404);
+    expect_header(&r, "Content-Type", HTML);
+    snprintf(v, sizeof(v), "%zu", r.body_len);
+    expect_header(&r, "Content-Length", v);
+    cr_expect_not_null(strstr(r.body, "404 Not Found"), "body: %s", r.body);
+    expect_no_header(&r, "ETag");
+    expect_header(&r, "Connection", "keep-alive");
+    th_response_free(&r);
+    get(&ts, &r, "/missing.css", 404);
+    th_response_free(&r);
+    get(&ts, &r, "/nested/missing/deeper.txt", 404);
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+Test(static, unknown_type_415, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    get(&ts, &r, "/style.css", 415);
+    cr_expect_not_null(strstr(r.body, "415"), "body: %s", r.body);
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+Test(static, query_string_ignored, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    get(&ts, &r, "/sample.txt?x=1", 200);
+    expect_body_is_file(&ts, &r, "sample.txt");
+    expect_header(&r, "Content-Disposition", "attachment; filename=\"sample.txt\"");
+    th_response_free(&r);
+    get(&ts, &r, "/?a=b&c", 200);
+    expect_body_is_file(&ts, &r, "index.html");
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+Test(static, percent_encoded_names, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    get(&ts, &r, "/with%20space.txt", 200);
+    expect_body_is_file(&ts, &r, "with space.txt");
+    th_response_free(&r);
+    get(&ts, &r, "/100%25.txt", 200);
+    expect_body_is_file(&ts, &r, "100%.txt");
+    th_response_free(&r);
+    get(&ts, &r, "/%73ample.txt", 200); /* %73 = 's' */
+    expect_body_is_file(&ts, &r, "sample.txt");
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+Test(static, utf8_name_disposition, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+    char v[512];
+
+    th_start(&ts, NULL);
+    get(&ts, &r, "/caf%C3%A9.txt", 200);
+    expect_body_is_file(&ts, &r, "caf\xc3\xa9.txt");
+    expect_header(&r, "Content-Type", OCTET);
+    need_header(&r, "Content-Disposition", v, sizeof(v));
+    cr_expect_not_null(strstr(v, "filename*=UTF-8''caf%C3%A9.txt"), "Content-Disposition: %s", v);
+    cr_expect(strncmp(v, "attachment;", 11) == 0, "Content-Disposition: %s", v);
+    for (const char *p = v; *p; p++)
+        cr_expect((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f,
+                  "non-ASCII byte in Content-Disposition: %s", v);
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+Test(static, empty_file, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "GET /empty.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(th_read_response(fd, &r, false), 0);
+    cr_assert_eq(r.status, 200);
+    expect_header(&r, "Content-Length", "0");
+    cr_expect_eq(r.body_len, 0);
+    th_response_free(&r);
+    /* Still usable: no stray bytes were sent for the empty body. */
+    th_sendf(&ts, fd, "GET /notes.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(th_read_response(fd, &r, false), 0);
+    cr_expect_eq(r.status, 200);
+    expect_body_is_file(&ts, &r, "notes.txt");
+    th_response_free(&r);
+    close(fd);
+    th_stop(&ts);
+}
+
+/* ---- conditional requests ---- */
+
+/* The validators the server sends for /sample.txt. */
+static void validators(const struct th_server *ts, char *etag, char *lm)
+{
+    struct th_response r;
+    get(ts, &r, "/sample.txt", 200);
+    need_header(&r, "ETag", etag, 128);
+    need_header(&r, "Last-Modified", lm, 64);
+    th_response_free(&r);
+}
+
+/* Sends GET /sample.txt with one extra header line; returns the response on r. */
+static void cond_get(const struct th_server *ts, struct th_response *r, bool head,
+                     const char *extra)
+{
+    cr_assert_eq(th_request(ts, r, head, "%s /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n%s\r\n\r\n",
+                            head ? "HEAD" : "GET", extra),
+                 0, "no response with %s", extra);
+}
+
+static void expect_304(const struct th_server *ts, const char *extra, const char *etag)
+{
+    struct th_response r;
+    cond_get(ts, &r, false, extra);
+    cr_expect_eq(r.status, 304, "%s: status %d, want 304", extra, r.status);
+    if (r.status == 304) {
+        expect_no_header(&r, "Content-Length");
+        expect_header(&r, "ETag", etag);
+    }
+    th_response_free(&r);
+}
+
+static void expect_full_200(const struct th_server *ts, const char *extra)
+{
+    struct th_response r;
+    cond_get(ts, &r, false, extra);
+    cr_expect_eq(r.status, 200, "%s: status %d, want 200", extra, r.status);
+    if (r.status == 200)
+        expect_body_is_file(ts, &r, "sample.txt");
+    th_response_free(&r);
+}
+
+Test(static, if_none_match_304, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+    char etag[128], lm[64], h[512];
+
+    th_start(&ts, NULL);
+    validators(&ts, etag, lm);
+    /* The 304 must carry no body: a second request on the connection must parse. */
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\nIf-None-Match: %s\r\n\r\n",
+             etag);
+    cr_assert_eq(th_read_response(fd, &r, false), 0);
+    cr_assert_eq(r.status, 304, "head:\n%s", r.head);
+    expect_no_header(&r, "Content-Length");
+    expect_header(&r, "ETag", etag);
+    expect_header(&r, "Last-Modified", lm);
+    cr_expect_eq(r.body_len, 0);
+    th_response_free(&r);
+    th_sendf(&ts, fd, "GET /notes.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(th_read_response(fd, &r, false), 0);
+    cr_expect_eq(r.status, 200, "after 304: %.40s", r.head);
+    expect_body_is_file(&ts, &r, "notes.txt");
+    th_response_free(&r);
+    close(fd);
+
+    snprintf(h, sizeof(h), "If-None-Match: \"x\", %s", etag);
+    expect_304(&ts, h, etag);
+    expect_304(&ts, "If-None-Match: *", etag);
+    snprintf(h, sizeof(h), "If-None-Match: W/%s", etag);
+    expect_304(&ts, h, etag);
+    th_stop(&ts);
+}
+
+Test(static, if_none_match_miss_200, .timeout = 30)
+{
+    struct th_server ts;
+    char etag[128], lm[64], h[512];
+
+    th_start(&ts, NULL);
+    validators(&ts, etag, lm);
+    expect_full_200(&ts, "If-None-Match: \"nope\"");
+    expect_full_200(&ts, "If-None-Match: \"a\", \"b\"");
+    /* If-None-Match wins over a matching If-Modified-Since (RFC 9110 section 13.1.3). */
+    snprintf(h, sizeof(h), "If-None-Match: \"nope\"\r\nIf-Modified-Since: %s", lm);
+    expect_full_200(&ts, h);
+    th_stop(&ts);
+}
+
+Test(static, if_modified_since, .timeout = 30)
+{
+    struct th_server ts;
+    char etag[128], lm[64], h[512];
+
+    th_start(&ts, NULL);
+    validators(&ts, etag, lm);
+    snprintf(h, sizeof(h), "If-Modified-Since: %s", lm);
+    expect_304(&ts, h, etag);
+    expect_full_200(&ts, "If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT");
+    expect_full_200(&ts, "If-Modified-Since: not a date");
+    th_stop(&ts);
+}
+
+/* ---- ranges ---- */
+
+static void expect_206(const struct th_server *ts, const char *extra, size_t first, size_t last)
+{
+    struct th_response r;
+    size_t size = 0;
+    char *file = th_read_file(ts, "sample.txt", &size);
+    char cr[128], cl[32];
+
+    cond_get(ts, &r, false, extra);
+    cr_expect_eq(r.status, 206, "%s: status %d, want 206", extra, r.status);
+    if (r.status == 206) {
+        snprintf(cr, sizeof(cr), "bytes %zu-%zu/%zu", first, last, size);
+        expect_header(&r, "Content-Range", cr);
+        snprintf(cl, sizeof(cl), "%zu", last - first + 1);
+        expect_header(&r, "Content-Length", cl);
+        expect_header(&r, "Content-Type", OCTET);
+        cr_expect(r.body_len == last - first + 1 && memcmp(r.body, file + first, r.body_len) == 0,
+                  "%s: body is not bytes %zu-%zu", extra, first, last);
+    }
+    th_response_free(&r);
+    free(file);
+}
+
+Test(static, range_single, .timeout = 30)
+{
+    struct th_server ts;
+    th_start(&ts, NULL);
+    size_t size = file_size(&ts, "sample.txt");
+    cr_assert_gt(size, 20);
+    expect_206(&ts, "Range: bytes=0-9", 0, 9);
+    expect_206(&ts, "Range: bytes=-5", size - 5, size - 1);
+    expect_206(&ts, "Range: bytes=10-", 10, size - 1);
+    expect_206(&ts, "Range: bytes=5-5", 5, 5);
+    expect_206(&ts, "Range: bytes=0-999999", 0, size - 1); /* last clamped to the size */
+    th_stop(&ts);
+}
+
+Test(static, range_unsatisfiable_416, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+    char h[64], v[64];
+
+    th_start(&ts, NULL);
+    size_t size = file_size(&ts, "sample.txt");
+    snprintf(h, sizeof(h), "Range: bytes=%zu-", size);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n%s\r\n\r\n", h);
+    cr_assert_eq(th_read_response(fd, &r, false), 0);
+    cr_assert_eq(r.status, 416, "head:\n%s", r.head);
+    snprintf(v, sizeof(v), "bytes */%zu", size);
+    expect_header(&r, "Content-Range", v);
+    th_response_free(&r);
+    /* The connection stays usable. */
+    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(th_read_response(fd, &r, false), 0);
+    cr_expect_eq(r.status, 200);
+    th_response_free(&r);
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(static, range_multi_and_invalid_serve_full, .timeout = 30)
+{
+    struct th_server ts;
+    th_start(&ts, NULL);
+    expect_full_200(&ts, "Range: bytes=0-1,3-4");
+    expect_full_200(&ts, "Range: bytes=9-3");
+    expect_full_200(&ts, "Range: lines=1-2");
+    th_stop(&ts);
+}
+
+Test(static, if_range, .timeout = 30)
+{
+    struct th_server ts;
+    char etag[128], lm[64], h[512];
+
+    th_start(&ts, NULL);
+    validators(&ts, etag, lm);
+    snprintf(h, sizeof(h), "Range: bytes=0-9\r\nIf-Range: %s", etag);
+    expect_206(&ts, h, 0, 9);
+    expect_full_200(&ts, "Range: bytes=0-9\r\nIf-Range: \"other\"");
+    snprintf(h, sizeof(h), "Range: bytes=0-9\r\nIf-Range: W/%s", etag); /* weak never matches */
+    expect_full_200(&ts, h);
+    snprintf(h, sizeof(h), "Range: bytes=0-9\r\nIf-Range: %s", lm);
+    expect_206(&ts, h, 0, 9);
+    expect_full_200(&ts, "Range: bytes=0-9\r\nIf-Range: Thu, 01 Jan 1970 00:00:00 GMT");
+    th_stop(&ts);
+}
+
+Test(static, head_with_range_is_200, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+    char v[32];
+
+    th_start(&ts, NULL);
+    cond_get(&ts, &r, true, "Range: bytes=0-9");
+    cr_expect_eq(r.status, 200, "HEAD with Range: %d", r.status);
+    snprintf(v, sizeof(v), "%zu", file_size(&ts, "sample.txt"));
+    expect_header(&r, "Content-Length", v);
+    expect_no_header(&r, "Content-Range");
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+Test(static, range_large_file_middle, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+    size_t size = 0;
+    char v[128];
+
+    th_start(&ts, NULL);
+    char *file = th_read_file(&ts, "large_photo1.png", &size);
+    cr_assert_not_null(file);
+    cr_assert_gt(size, 300000);
+    cr_assert_eq(th_request(&ts, &r, false,
+                            "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n"
+                            "Range: bytes=100000-299999\r\n\r\n"),
+                 0);
+    cr_assert_eq(r.status, 206, "head:\n%s", r.head);
+    snprintf(v, sizeof(v), "bytes 100000-299999/%zu", size);
+    expect_header(&r, "Content-Range", v);
+    expect_header(&r, "Content-Length", "200000");
+    cr_expect(r.body_len == 200000 && memcmp(r.body, file + 100000, 200000) == 0,
+              "body is not bytes 100000-299999 of the file");
+    th_response_free(&r);
+    free(file);
+    th_stop(&ts);
+}
+
+/* ---- path confinement ---- */
+
+Test(static, traversal_forbidden_connection_stays, .timeout = 30)
+{
+    static const char *const paths[] = {
+        "/../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
+        "/.hidden",       "/nested/../index.html",
+        "/a%5cb",         "//etc/passwd",
+        "/%2E%2E/",
+    };
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        th_sendf(&ts, fd, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", paths[i]);
+        cr_assert_eq(th_read_response(fd, &r, false), 0, "%s: no response (connection closed?)",
+                     paths[i]);
+        cr_expect_eq(r.status, 403, "%s: status %d, want 403", paths[i], r.status);
+        cr_expect_null(strstr(r.body, "root:"), "%s leaked a file", paths[i]);
+        th_response_free(&r);
+    }
+    /* Still the same connection, still serving. */
+    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(th_read_response(fd, &r, false), 0);
+    cr_expect_eq(r.status, 200);
+    expect_body_is_file(&ts, &r, "sample.txt");
+    th_response_free(&r);
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(static, nul_byte_400, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "GET /%%00 HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(th_read_response(fd, &r, false), 0);
+    cr_expect_eq(r.status, 400, "status %d", r.status);
+    expect_header(&r, "Connection", "close");
+    th_response_free(&r);
+    cr_expect(th_wait_closed(fd, 2000), "connection not closed after 400");
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(static, double_encoded_is_literal, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    get(&ts, &r, "/%252e%252e/x", 404);
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+Test(static, head_error_no_body, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+    char v[32];
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+    th_sendf(&ts, fd, "HEAD /missing.html HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(th_read_response(fd, &r, true), 0);
+    cr_expect_eq(r.status, 404);
+    cr_expect_not_null(th_header(&r, "Content-Length", v, sizeof(v)), "HEAD 404: no length");
+    th_response_free(&r);
+    th_sendf(&ts, fd, "HEAD /style.css HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(th_read_response(fd, &r, true), 0, "no response after HEAD 404");
+    cr_expect_eq(r.status, 415, "HEAD 404 sent a body? next: %.40s", r.head);
+    th_response_free(&r);
+    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    cr_assert_eq(th_read_response(fd, &r, false), 0, "no response after HEAD 415");
+    cr_expect_eq(r.status, 200, "HEAD 415 sent a body? next: %.40s", r.head);
+    expect_body_is_file(&ts, &r, "sample.txt");
+    th_response_free(&r);
+    close(fd);
+    th_stop(&ts);
+}
+
+Test(static, range_on_empty_file_416, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    cr_assert_eq(th_request(&ts, &r, false,
+                            "GET /empty.txt HTTP/1.1\r\nHost: {HOST}\r\nRange: bytes=0-\r\n\r\n"),
+                 0);
+    cr_expect_eq(r.status, 416, "head:\n%s", r.head);
+    expect_header(&r, "Content-Range", "bytes */0");
+    th_response_free(&r);
+    th_stop(&ts);
+}
