@@ -2,6 +2,7 @@
 #ifndef UVH_STATIC_HANDLER_H
 #define UVH_STATIC_HANDLER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <uv.h>
@@ -14,13 +15,20 @@
 #define UVH_FILE_SMALL 16384 /* bodies up to this go out in the same write as the head */
 
 struct uvh_conn;
+struct uvh_server;
 
 /* Per-request state of the static handler, embedded in the connection's exchange. */
 struct uvh_static_file {
-    uv_file fd;         /* -1 when closed */
-    uint64_t offset;    /* next byte to read */
-    uint64_t remaining; /* body bytes still to read */
-    char *chunk;        /* UVH_FILE_CHUNK bytes while streaming a large body, else NULL */
+    uv_work_t work; /* resolve + confine + open + fstat: one threadpool job */
+    struct uvh_conn *conn;
+    const struct uvh_server *server; /* read-only from the threadpool: root, root_len */
+    int result;                      /* the job's outcome: 0 or a libuv error */
+    bool escaped;                    /* the real path left the root or names a hidden file */
+    uv_stat_t st;                    /* fstat of the opened file */
+    uv_file fd;                      /* -1 when closed */
+    uint64_t offset;                 /* next byte to read */
+    uint64_t remaining;              /* body bytes still to read */
+    char *chunk; /* UVH_FILE_CHUNK bytes while streaming a large body, else NULL */
     size_t chunk_len;
     enum uvh_status after_close; /* what to answer once the descriptor is closed */
     uint8_t index_tried;

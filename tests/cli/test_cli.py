@@ -628,19 +628,34 @@ def unreadable_file_is_403():
 
 
 @test
-def known_limit_symlinks_are_followed():
-    # README "Known limits": a symlink inside the root is followed, even to a file outside it.
-    # When the containment check on real paths lands, this test and the README change together.
+def symlinks_confined_to_root():
+    # A symlink that leaves the root is refused (403) and logged; one that stays inside is
+    # served; one inside that names a dotfile is refused too.
     with tempfile.TemporaryDirectory() as tmp:
         root = make_root(tmp)
         outside = os.path.join(tmp, "outside.txt")
         with open(outside, "wb") as f:
             f.write(b"outside the root\n")
+        with open(os.path.join(root, "inside.txt"), "wb") as f:
+            f.write(b"inside the root\n")
+        with open(os.path.join(root, ".secret.txt"), "wb") as f:
+            f.write(b"hidden\n")
         os.symlink(outside, os.path.join(root, "link.txt"))
+        os.symlink(os.path.join(root, "inside.txt"), os.path.join(root, "alias.txt"))
+        os.symlink(".secret.txt", os.path.join(root, "secret-link.txt"))
+        os.symlink(tmp, os.path.join(root, "up"))
         with Server(["0", "--root", root]) as srv:
             status, _, body = srv.get("/link.txt")
-            check(status == 200 and body == b"outside the root\n", "link.txt -> %d" % status)
+            check(status == 403 and b"outside" not in body, "link.txt -> %d" % status)
+            status, _, body = srv.get("/up/outside.txt")
+            check(status == 403 and b"outside" not in body, "up/outside.txt -> %d" % status)
+            status, _, body = srv.get("/alias.txt")
+            check(status == 200 and body == b"inside the root\n", "alias.txt -> %d" % status)
+            status, _, body = srv.get("/secret-link.txt")
+            check(status == 403 and b"hidden" not in body, "secret-link.txt -> %d" % status)
             srv.stop()
+            check("Security: path traversal blocked" in srv.text(),
+                  "no security log line for the symlink escape")
 
 
 def _big_root(tmp, size):
