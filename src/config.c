@@ -2,6 +2,8 @@
  * beyond printing --help/--version, and never touches the file system or the network. */
 #include "config.h"
 
+#include "host.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,7 @@ const struct uvh_config uvh_config_defaults = {
     .log_level = UVH_LOG_INFO,
 };
 
-enum opt_kind { OPT_UINT, OPT_STR, OPT_LEVEL, OPT_MIME, OPT_HELP, OPT_VERSION };
+enum opt_kind { OPT_UINT, OPT_STR, OPT_LEVEL, OPT_MIME, OPT_HOST, OPT_HELP, OPT_VERSION };
 
 struct option_row {
     const char *name;
@@ -50,6 +52,8 @@ static const struct option_row options[] = {
     {"log-level", 'l', OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "error, warn, info or debug (info)"},
     {"mime", 'm', OPT_MIME, 0, 0, 0, ".EXT=TYPE",
      "add or override a MIME type (repeatable); application/octet-stream means a download"},
+    {"allow-host", 'a', OPT_HOST, 0, 0, 0, "NAME[:PORT]",
+     "also accept this Host (repeatable); NAME alone accepts NAME and NAME:PORT of the server"},
     {"help", 'h', OPT_HELP, 0, 0, 0, NULL, "print this help and exit"},
     {"version", 'V', OPT_VERSION, 0, 0, 0, NULL, "print version information and exit"},
 };
@@ -158,6 +162,21 @@ static int apply(struct uvh_config *cfg, const struct option_row *o, const char 
         cfg->mime[cfg->n_mime].ext = value + 1;
         cfg->mime[cfg->n_mime].type = eq + 1;
         cfg->n_mime++;
+        return 0;
+    }
+    case OPT_HOST: {
+        struct uvh_slice name;
+        unsigned port;
+        if (uvh_host_parse(uvh_slice_from(value), &name, &port) != 0) {
+            snprintf(err, errlen, "invalid allow-host '%s': expected NAME or NAME:PORT", value);
+            return -1;
+        }
+        if (cfg->n_allow_hosts == UVH_ALLOW_HOSTS_MAX) {
+            snprintf(err, errlen, "too many --allow-host options (at most %d)",
+                     UVH_ALLOW_HOSTS_MAX);
+            return -1;
+        }
+        cfg->allow_hosts[cfg->n_allow_hosts++] = value;
         return 0;
     }
     case OPT_HELP:

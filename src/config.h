@@ -9,6 +9,7 @@
 #include "log.h"
 
 #define UVH_MIME_OVERRIDES_MAX 64
+#define UVH_ALLOW_HOSTS_MAX 8
 
 /* One --mime .EXT=TYPE; both strings point into argv, which lives as long as the process. */
 struct uvh_mime_override {
@@ -25,6 +26,8 @@ struct uvh_config {
     unsigned max_requests;      /* per connection */
     unsigned request_timeout_s; /* headers deadline; also each pause in a body or a write */
     enum uvh_log_level log_level;
+    size_t n_allow_hosts;
+    const char *allow_hosts[UVH_ALLOW_HOSTS_MAX]; /* --allow-host NAME[:PORT], from argv */
     size_t n_mime;
     struct uvh_mime_override mime[UVH_MIME_OVERRIDES_MAX];
 };

@@ -375,11 +375,12 @@ static void dispatch(struct uvh_conn *c)
                  req->method.ptr, uvh_log_escape(target, sizeof(target), req->target),
                  (int)req->version.len, req->version.ptr);
     }
-    /* llhttp accepts any digit.digit version; we speak 1.0 and 1.1 (RFC 9112 section 2.3). */
-    if (llhttp_get_http_major(&c->parser) != 1 || llhttp_get_http_minor(&c->parser) > 1)
+    /* Host comes before anything else about the request (DNS rebinding); then the version:
+     * llhttp accepts any digit.digit, we speak 1.0 and 1.1 (RFC 9112 section 2.3). */
+    st = check_host(c);
+    if (st == UVH_STATUS_OK &&
+        (llhttp_get_http_major(&c->parser) != 1 || llhttp_get_http_minor(&c->parser) > 1))
         st = UVH_STATUS_HTTP_VERSION_NOT_SUPPORTED;
-    else
-        st = check_host(c);
     if (st == UVH_STATUS_OK)
         st = uvh_router_dispatch(c);
     if (st != UVH_STATUS_NONE)

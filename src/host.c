@@ -64,7 +64,13 @@ int uvh_host_parse(struct uvh_slice a, struct uvh_slice *name, unsigned *port)
 int uvh_host_add(struct uvh_host_list *list, const char *name, unsigned port, bool bare_ok)
 {
     size_t n = strlen(name);
-    if (list->n == UVH_HOST_RULES_MAX || n == 0 || n >= UVH_HOST_NAME_MAX)
+    if (n == 0 || n >= UVH_HOST_NAME_MAX)
+        return -1;
+    for (size_t i = 0; i < list->n; i++) /* the same rule twice (e.g. --host 127.0.0.1) */
+        if (list->rules[i].port == port && list->rules[i].bare_ok == bare_ok &&
+            uvh_slice_eq_nocase(uvh_slice_from(list->rules[i].name), (struct uvh_slice){name, n}))
+            return 0;
+    if (list->n == UVH_HOST_RULES_MAX)
         return -1;
     struct uvh_host_rule *r = &list->rules[list->n++];
     for (size_t i = 0; i <= n; i++)

@@ -19,6 +19,7 @@ static const struct known_header known_headers[] = {
     {UVH_SLICE_INIT("if-range"), UVH_HDR_IF_RANGE},
     {UVH_SLICE_INIT("content-type"), UVH_HDR_CONTENT_TYPE},
     {UVH_SLICE_INIT("expect"), UVH_HDR_EXPECT},
+    {UVH_SLICE_INIT("transfer-encoding"), UVH_HDR_TRANSFER_ENCODING},
 };
 
 static int fail(llhttp_t *p, struct uvh_request *r, enum uvh_status st, const char *why)
@@ -117,6 +118,12 @@ static int on_header_value_complete(llhttp_t *p)
         if (uvh_slice_eq_nocase(r->field, known_headers[i].name)) {
             if (known_headers[i].id == UVH_HDR_HOST && r->n_host++)
                 break; /* keep the first; the duplicate is rejected by the host check */
+            /* RFC 9112 section 6.1: chunked is the only coding we decode; anything else,
+             * including a coding applied before chunked, is not implemented. */
+            if (known_headers[i].id == UVH_HDR_TRANSFER_ENCODING &&
+                (r->hdr[UVH_HDR_TRANSFER_ENCODING].ptr ||
+                 !uvh_slice_eq_nocase(value, UVH_SLICE_LIT("chunked"))))
+                return fail(p, r, UVH_STATUS_NOT_IMPLEMENTED, "unsupported transfer coding");
             r->hdr[known_headers[i].id] = value;
             break;
         }

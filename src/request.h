@@ -27,6 +27,7 @@ enum uvh_hdr {
     UVH_HDR_IF_RANGE,
     UVH_HDR_CONTENT_TYPE,
     UVH_HDR_EXPECT,
+    UVH_HDR_TRANSFER_ENCODING,
     UVH_HDR__COUNT
 };
 

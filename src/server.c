@@ -195,6 +195,15 @@ static void add_host_rules(struct uvh_server *s, const char *host)
         uvh_host_add(&s->hosts, "127.0.0.1", s->port, bare);
         uvh_host_add(&s->hosts, "[::1]", s->port, bare);
     }
+    /* --allow-host NAME[:PORT]: NAME alone also accepts NAME:<our port> (a proxy in front). */
+    for (size_t i = 0; i < s->cfg->n_allow_hosts; i++) {
+        struct uvh_slice n;
+        unsigned port;
+        if (uvh_host_parse(uvh_slice_from(s->cfg->allow_hosts[i]), &n, &port) != 0)
+            continue; /* validated by the config parser */
+        snprintf(name, sizeof(name), "%.*s", (int)n.len, n.ptr);
+        uvh_host_add(&s->hosts, name, port ? port : s->port, port == 0);
+    }
 }
 
 /* Start-up file-system work runs synchronously: the loop is not serving anyone yet. */
@@ -326,6 +335,9 @@ int uvh_server_new(const struct uvh_config *cfg, struct uvh_server **out)
     uvh_log(UVH_LOG_INFO,
             "Limits: keep-alive timeout %u s, %u requests per connection, request timeout %u s",
             cfg->keep_alive_timeout_s, cfg->max_requests, cfg->request_timeout_s);
+    for (size_t i = 0; i < s->hosts.n; i++)
+        uvh_log(UVH_LOG_DEBUG, "Accepting Host %s:%u%s", s->hosts.rules[i].name,
+                s->hosts.rules[i].port, s->hosts.rules[i].bare_ok ? " (and without a port)" : "");
     uvh_log(UVH_LOG_INFO, "HTTP Server started on %s", s->url);
     uvh_log(UVH_LOG_INFO, "Press Ctrl+C to stop the server");
     uvh_log_flush();

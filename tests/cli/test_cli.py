@@ -23,7 +23,7 @@ import traceback
 
 BINARY = None  # set in main()
 LONG_OPTIONS = ["--port", "--host", "--threads", "--root", "--keep-alive-timeout",
-                "--max-requests", "--request-timeout", "--log-level", "--mime", "--help",
+                "--max-requests", "--request-timeout", "--log-level", "--mime", "--allow-host", "--help",
                 "--version"]
 LOG_LINE = re.compile(r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\] \[(error|warn|info|debug)\] ")
 READY = re.compile(r"HTTP Server started on http://(\S+):(\d+)$")
@@ -625,6 +625,25 @@ def unreadable_file_is_403():
                 srv.wait_for(r"\[warn\] Cannot create %s/uploads: EACCES"
                              % re.escape(os.path.realpath(root)))
             check(srv.stop() == 0, "exit code")
+
+
+@test
+def allow_host_option():
+    # NAME alone: NAME and NAME:<our port>; NAME:PORT: exactly that; others stay 403.
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_root(tmp)
+        with Server(["0", "--root", root, "--allow-host", "Example.com",
+                     "--allow-host", "api.test:9999"]) as srv:
+            p = srv.port
+            cases = [("example.com", 200), ("EXAMPLE.COM:%d" % p, 200), ("example.com:1", 403),
+                     ("api.test:9999", 200), ("api.test", 403), ("api.test:%d" % p, 403),
+                     ("evil.com", 403)]
+            for host, want in cases:
+                status, _, _ = srv.get("/", headers={"Host": host})
+                check(status == want, "Host %s -> %d, expected %d" % (host, status, want))
+            srv.stop()
+    r = subprocess.run([BINARY, "--allow-host", "bad host"], capture_output=True, timeout=5)
+    check(r.returncode == 2 and b"allow-host" in r.stderr, "invalid --allow-host accepted")
 
 
 @test

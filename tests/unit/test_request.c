@@ -124,6 +124,7 @@ static const char *const hdr_names[UVH_HDR__COUNT] = {
     [UVH_HDR_IF_RANGE] = "If-Range",
     [UVH_HDR_CONTENT_TYPE] = "Content-Type",
     [UVH_HDR_EXPECT] = "Expect",
+    [UVH_HDR_TRANSFER_ENCODING] = "Transfer-Encoding",
 };
 
 static bool same_slice(struct uvh_slice a, struct uvh_slice b)
@@ -302,7 +303,7 @@ Test(request, assembly_is_independent_of_splitting)
           .target = "/u",
           .path = "/u",
           .version = "1.1",
-          .hdr = {[UVH_HDR_HOST] = "x"},
+          .hdr = {[UVH_HDR_HOST] = "x", [UVH_HDR_TRANSFER_ENCODING] = "chunked"},
           .n_fields = 2,
           .n_host = 1,
           .body_bytes = 11}},
@@ -793,6 +794,10 @@ Test(request, error_status)
         {"GET / HTTP/1.2\r\n\r\n", UVH_STATUS_HTTP_VERSION_NOT_SUPPORTED},
         {"GET / HTTP/9.9\r\n\r\n", UVH_STATUS_HTTP_VERSION_NOT_SUPPORTED},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", UVH_STATUS_BAD_REQUEST},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+         UVH_STATUS_NOT_IMPLEMENTED},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+         UVH_STATUS_NOT_IMPLEMENTED},
     };
     for (size_t i = 0; i < N(cases); i++) {
         static struct run r;

@@ -1,0 +1,2 @@
+/* test_security.c - placeholder */
+#include <criterion/criterion.h>
