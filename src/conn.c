@@ -50,14 +50,14 @@ static void set_state(struct uvh_conn *c, enum uvh_conn_state st)
 
 static void start_reading(struct uvh_conn *c)
 {
-    if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+    if (!c->reading && uv_read_start(&c->io.stream, on_alloc, on_read) == 0)
         c->reading = true;
 }
 
 static void stop_reading(struct uvh_conn *c)
 {
     if (c->reading) {
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        uv_read_stop(&c->io.stream);
         c->reading = false;
     }
 }
@@ -96,7 +96,7 @@ void uvh_conn_close(struct uvh_conn *c, const char *reason)
     c->close_reason = reason;
     set_state(c, UVH_CONN_CLOSING);
     stop_reading(c);
-    uv_close((uv_handle_t *)&c->tcp, on_close);
+    uv_close(&c->io.handle, on_close);
     uv_close((uv_handle_t *)&c->timer, on_close);
 }
 
@@ -107,7 +107,7 @@ bool uvh_conn_closing(const struct uvh_conn *c)
 
 void uvh_conn_start(struct uvh_conn *c)
 {
-    c->tcp.data = c;
+    c->io.handle.data = c;
     c->timer.data = c;
     c->close_reason = "unknown";
     set_state(c, UVH_CONN_READ_HEAD);
@@ -199,7 +199,7 @@ static void write_bufs(struct uvh_conn *c, const char *a, size_t alen, const cha
     c->write_cb = cb;
     x->wreq.data = c;
     set_state(c, UVH_CONN_WRITE);
-    int rc = uv_write(&x->wreq, (uv_stream_t *)&c->tcp, x->wbufs, n, on_write_done);
+    int rc = uv_write(&x->wreq, &c->io.stream, x->wbufs, n, on_write_done);
     if (rc < 0) {
         x->wbufs[0] = x->wbufs[1] = uv_buf_init(NULL, 0);
         c->write_cb = NULL;
@@ -325,12 +325,12 @@ static enum uvh_status check_host(struct uvh_conn *c)
         why = "invalid syntax";
     } else if (uvh_host_match(&c->server->hosts, name, port)) {
         why = NULL;
-    } else if (c->server->wildcard && port == c->server->port) {
+    } else if (c->server->wildcard && port == c->server->port && c->io.handle.type == UV_TCP) {
         /* Bound to every address: the address this connection came in on names us too. */
         struct sockaddr_storage ss;
         int len = sizeof(ss);
         char ip[64] = "";
-        if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (uv_tcp_getsockname(&c->io.tcp, (struct sockaddr *)&ss, &len) == 0) {
             if (ss.ss_family == AF_INET6) {
                 ip[0] = '[';
                 uv_ip6_name((struct sockaddr_in6 *)&ss, ip + 1, sizeof(ip) - 2);

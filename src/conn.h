@@ -44,7 +44,13 @@ struct uvh_exchange {
 typedef void (*uvh_conn_write_cb)(struct uvh_conn *c, int status);
 
 struct uvh_conn {
-    uv_tcp_t tcp;
+    /* The client stream: TCP from the listener, or a pipe (tests and the fuzzer). */
+    union {
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+        uv_stream_t stream;
+        uv_handle_t handle;
+    } io;
     uv_timer_t timer;
     llhttp_t parser;
     struct uvh_server *server;

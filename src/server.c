@@ -83,6 +83,23 @@ static void on_conn_handle_closed(uv_handle_t *h)
     free(h->data);
 }
 
+/* Links a connection whose stream is initialised and accepted, and starts it. */
+static void conn_begin(struct uvh_server *s, struct uvh_conn *c)
+{
+    uv_timer_init(&s->loop, &c->timer);
+    c->server = s;
+    c->refs = 2; /* stream and timer */
+    c->id = ++s->next_conn_id;
+    llhttp_init(&c->parser, HTTP_REQUEST, &uvh_request_settings);
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->n_conns++;
+    uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s", c->peer);
+    uvh_conn_start(c);
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
     struct uvh_server *s = container_of(listener, struct uvh_server, listener);
@@ -98,31 +115,37 @@ static void on_connection(uv_stream_t *listener, int status)
         uvh_log(UVH_LOG_ERROR, "out of memory accepting a connection");
         return;
     }
-    uv_tcp_init(&s->loop, &c->tcp);
-    c->tcp.data = c;
-    int rc = uv_accept(listener, (uv_stream_t *)&c->tcp);
+    uv_tcp_init(&s->loop, &c->io.tcp);
+    c->io.handle.data = c;
+    int rc = uv_accept(listener, &c->io.stream);
     if (rc < 0) {
         uvh_log_uv(UVH_LOG_ERROR, rc, "accept failed");
-        uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+        uv_close(&c->io.handle, on_conn_handle_closed);
         return;
     }
-    uv_timer_init(&s->loop, &c->timer);
-    uv_tcp_nodelay(&c->tcp, 1);
-    c->server = s;
-    c->refs = 2; /* tcp and timer */
-    c->id = ++s->next_conn_id;
-    llhttp_init(&c->parser, HTTP_REQUEST, &uvh_request_settings);
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+    uv_tcp_nodelay(&c->io.tcp, 1);
+    if (uv_tcp_getpeername(&c->io.tcp, (struct sockaddr *)&ss, &len) == 0)
         format_peer(&ss, c->peer, sizeof(c->peer));
     else
         strcpy(c->peer, "unknown");
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
-    s->n_conns++;
-    uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s", c->peer);
-    uvh_conn_start(c);
+    conn_begin(s, c);
+}
+
+int uvh_server_open_pipe(struct uvh_server *s, uv_file fd)
+{
+    struct uvh_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return UV_ENOMEM;
+    uv_pipe_init(&s->loop, &c->io.pipe, 0);
+    c->io.handle.data = c;
+    int rc = uv_pipe_open(&c->io.pipe, fd);
+    if (rc < 0) {
+        uv_close(&c->io.handle, on_conn_handle_closed);
+        return rc;
+    }
+    strcpy(c->peer, "pipe");
+    conn_begin(s, c);
+    return 0;
 }
 
 static void begin_stop(struct uvh_server *s)
@@ -133,7 +156,8 @@ static void begin_stop(struct uvh_server *s)
     /* %llu, not %zu: MinGW's printf checking (and older msvcrt.dll) has no 'z' length. */
     uvh_log(UVH_LOG_INFO, "Shutting down: no new connections, finishing %llu open one%s",
             (unsigned long long)s->n_conns, s->n_conns == 1 ? "" : "s");
-    uv_close((uv_handle_t *)&s->listener, NULL);
+    if (s->listening)
+        uv_close((uv_handle_t *)&s->listener, NULL);
     uv_close((uv_handle_t *)&s->stop_async, NULL);
     /* Connections without a request being answered go now; busy ones close after their
      * response, since keep-alive is off from here on. */
@@ -279,7 +303,7 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-int uvh_server_new(const struct uvh_config *cfg, struct uvh_server **out)
+static int server_create(const struct uvh_config *cfg, struct uvh_server **out, bool listen)
 {
     struct uvh_server *s = calloc(1, sizeof(*s));
     int rc;
@@ -297,8 +321,14 @@ int uvh_server_new(const struct uvh_config *cfg, struct uvh_server **out)
         return rc;
     }
     rc = resolve_root(s, cfg->root);
-    if (rc == 0)
+    if (rc == 0 && listen) {
         rc = bind_listener(s, cfg);
+        s->listening = rc == 0;
+    } else if (rc == 0) {
+        s->port = cfg->port;
+        snprintf(s->url, sizeof(s->url), "(no listener)");
+        add_host_rules(s, cfg->host);
+    }
     if (rc != 0) {
         uv_walk(&s->loop, close_walk_cb, NULL);
         uv_run(&s->loop, UV_RUN_DEFAULT);
@@ -343,6 +373,16 @@ int uvh_server_new(const struct uvh_config *cfg, struct uvh_server **out)
     uvh_log_flush();
     *out = s;
     return 0;
+}
+
+int uvh_server_new(const struct uvh_config *cfg, struct uvh_server **out)
+{
+    return server_create(cfg, out, true);
+}
+
+int uvh_server_new_unbound(const struct uvh_config *cfg, struct uvh_server **out)
+{
+    return server_create(cfg, out, false);
 }
 
 int uvh_server_run(struct uvh_server *s)

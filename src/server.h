@@ -28,8 +28,9 @@ struct uvh_server {
     struct uvh_host_list hosts; /* names this server answers to */
     bool wildcard;              /* bound to 0.0.0.0 or ::: also accept the local address */
     bool stopping;
-    unsigned port; /* the bound port */
-    char url[96];  /* http://HOST:PORT */
+    bool listening; /* the TCP listener is open (not for uvh_server_new_unbound) */
+    unsigned port;  /* the bound port */
+    char url[96];   /* http://HOST:PORT */
     size_t root_len;
     char root[UVH_PATH_MAX]; /* real path of the document root, no trailing slash */
     struct uvh_conn *conns;  /* live connections */
@@ -45,6 +46,13 @@ int uvh_server_set_threadpool_size(unsigned n);
 /* Resolves the root, binds and listens (port 0: any free port) and logs the start-up lines.
  * Returns 0 or a negative libuv error (already logged). */
 int uvh_server_new(const struct uvh_config *cfg, struct uvh_server **out);
+
+/* The same without a listener: connections come only from uvh_server_open_pipe (the fuzzer and
+ * socket-less tests). Host rules are built from cfg->host and cfg->port. */
+int uvh_server_new_unbound(const struct uvh_config *cfg, struct uvh_server **out);
+
+/* Serves one client over an already connected pipe or socketpair end (the fd is adopted). */
+int uvh_server_open_pipe(struct uvh_server *s, uv_file fd);
 
 /* Runs the loop until the server stops, then closes every handle. Returns 0, or the non-zero
  * result of uv_loop_close. */
