@@ -29,6 +29,7 @@ void uvh_static_init(struct uvh_static_file *f)
     f->chunk = NULL;
     f->index_tried = 0;
     f->escaped = false;
+    f->preloaded = false;
     f->result = 0;
     f->path_len = 0;
     f->after_close = UVH_STATUS_NONE;
@@ -256,6 +257,12 @@ static void respond_file(struct uvh_conn *c, const uv_stat_t *st, struct uvh_mim
         close_then(c, UVH_STATUS_OK);
         return;
     }
+    if (f->preloaded) { /* the whole file is in f->small and its descriptor closed */
+        size_t len = (size_t)f->remaining;
+        f->remaining = 0;
+        uvh_conn_write_head(c, f->small + f->offset, len, on_chunk_written);
+        return;
+    }
     if (f->remaining > sizeof(f->small)) {
         f->chunk = malloc(UVH_FILE_CHUNK);
         if (!f->chunk) {
@@ -341,6 +348,25 @@ static void open_work(uv_work_t *w)
     uv_fs_req_cleanup(&op);
     if (f->result == 0 && (f->st.st_mode & S_IFMT) != S_IFREG) {
         uv_fs_close(NULL, &op, f->fd, NULL); /* a directory or device: never read from it */
+        uv_fs_req_cleanup(&op);
+        f->fd = -1;
+        return;
+    }
+    /* A small file is read and closed here too, so its whole request costs one trip to the
+     * threadpool. A size that changed under us is taken as what was read. */
+    if (f->result == 0 && (uint64_t)f->st.st_size <= sizeof(f->small)) {
+        size_t got = 0;
+        while (got < (size_t)f->st.st_size) {
+            uv_buf_t b = uv_buf_init(f->small + got, (unsigned)((size_t)f->st.st_size - got));
+            int n = uv_fs_read(NULL, &op, f->fd, &b, 1, (int64_t)got, NULL);
+            uv_fs_req_cleanup(&op);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        f->st.st_size = got;
+        f->preloaded = true;
+        uv_fs_close(NULL, &op, f->fd, NULL);
         uv_fs_req_cleanup(&op);
         f->fd = -1;
     }

@@ -24,11 +24,12 @@ struct uvh_static_file {
     const struct uvh_server *server; /* read-only from the threadpool: root, root_len */
     int result;                      /* the job's outcome: 0 or a libuv error */
     bool escaped;                    /* the real path left the root or names a hidden file */
-    uv_stat_t st;                    /* fstat of the opened file */
-    uv_file fd;                      /* -1 when closed */
-    uint64_t offset;                 /* next byte to read */
-    uint64_t remaining;              /* body bytes still to read */
-    char *chunk; /* UVH_FILE_CHUNK bytes while streaming a large body, else NULL */
+    bool preloaded;     /* a small file: read whole into `small` by the job, descriptor closed */
+    uv_stat_t st;       /* fstat of the opened file */
+    uv_file fd;         /* -1 when closed */
+    uint64_t offset;    /* next byte to read */
+    uint64_t remaining; /* body bytes still to read */
+    char *chunk;        /* UVH_FILE_CHUNK bytes while streaming a large body, else NULL */
     size_t chunk_len;
     enum uvh_status after_close; /* what to answer once the descriptor is closed */
     uint8_t index_tried;
