@@ -20,6 +20,7 @@ const struct uvh_config uvh_config_defaults = {
     .keep_alive_timeout_s = 30,
     .max_requests = 100,
     .request_timeout_s = 10,
+    .max_body = 10 * 1024 * 1024,
     .log_level = UVH_LOG_INFO,
 };
 
@@ -49,6 +50,8 @@ static const struct option_row options[] = {
      "requests served on one connection before it closes (100)"},
     {"request-timeout", 0, OPT_UINT, F(request_timeout_s), 1, 3600, "SECONDS",
      "deadline for a request's headers, and for each pause in a body or a write (10)"},
+    {"max-body", 0, OPT_UINT, F(max_body), 0, 1024u * 1024 * 1024, "BYTES",
+     "largest upload body accepted, in bytes (10485760)"},
     {"log-level", 'l', OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "error, warn, info or debug (info)"},
     {"mime", 'm', OPT_MIME, 0, 0, 0, ".EXT=TYPE",
      "add or override a MIME type (repeatable); application/octet-stream means a download"},

@@ -25,6 +25,7 @@ struct uvh_config {
     unsigned keep_alive_timeout_s;
     unsigned max_requests;      /* per connection */
     unsigned request_timeout_s; /* headers deadline; also each pause in a body or a write */
+    unsigned max_body;          /* bytes of an upload body; larger -> 413 */
     enum uvh_log_level log_level;
     size_t n_allow_hosts;
     const char *allow_hosts[UVH_ALLOW_HOSTS_MAX]; /* --allow-host NAME[:PORT], from argv */

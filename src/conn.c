@@ -10,6 +10,7 @@
 #include "log.h"
 #include "router.h"
 #include "server.h"
+#include "upload_handler.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
@@ -62,9 +63,19 @@ static void stop_reading(struct uvh_conn *c)
     }
 }
 
+/* Ends what the exchange still holds for its request: an unfinished upload is discarded. */
+static void release_upload(struct uvh_exchange *x)
+{
+    if (x->upload) {
+        uvh_upload_release(x->upload);
+        x->upload = NULL;
+    }
+}
+
 static void release_exchange(struct uvh_conn *c)
 {
     if (c->x) {
+        release_upload(c->x);
         uvh_server_exchange_put(c->server, c->x);
         c->x = NULL;
     }
@@ -278,7 +289,6 @@ static void begin_response(struct uvh_conn *c)
     set_state(c, UVH_CONN_HANDLE);
     uvh_response_reset(&x->res);
     uvh_static_init(&x->file);
-    x->host_verdict = "unchecked";
     x->res.head_only = x->req.method.ptr && llhttp_get_method(&c->parser) == HTTP_HEAD;
 }
 
@@ -366,7 +376,7 @@ static void dispatch(struct uvh_conn *c)
 {
     struct uvh_exchange *x = c->x;
     struct uvh_request *req = &x->req;
-    enum uvh_status st;
+    enum uvh_status st = x->head_status;
 
     begin_response(c);
     if (uvh_log_threshold >= UVH_LOG_DEBUG) {
@@ -375,16 +385,37 @@ static void dispatch(struct uvh_conn *c)
                  req->method.ptr, uvh_log_escape(target, sizeof(target), req->target),
                  (int)req->version.len, req->version.ptr);
     }
-    /* Host comes before anything else about the request (DNS rebinding); then the version:
-     * llhttp accepts any digit.digit, we speak 1.0 and 1.1 (RFC 9112 section 2.3). */
-    st = check_host(c);
-    if (st == UVH_STATUS_OK &&
-        (llhttp_get_http_major(&c->parser) != 1 || llhttp_get_http_minor(&c->parser) > 1))
-        st = UVH_STATUS_HTTP_VERSION_NOT_SUPPORTED;
     if (st == UVH_STATUS_OK)
         st = uvh_router_dispatch(c);
     if (st != UVH_STATUS_NONE)
         uvh_conn_respond_error(c, st);
+}
+
+/* The head is complete and the parser paused before the body. Host comes before anything else
+ * about the request (DNS rebinding); then the version (llhttp accepts any digit.digit, we speak
+ * 1.0 and 1.1, RFC 9112 section 2.3); then the route may accept the body. A refusal of a
+ * request that has a body is answered at once and the body is never read; without a body it
+ * is answered in order, when the message completes. Returns false when answered here. */
+static bool on_head(struct uvh_conn *c)
+{
+    struct uvh_exchange *x = c->x;
+    llhttp_t *p = &c->parser;
+    bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
+    enum uvh_status st = check_host(c);
+
+    x->body_start = x->in_parsed;
+    if (st == UVH_STATUS_OK && (llhttp_get_http_major(p) != 1 || llhttp_get_http_minor(p) > 1))
+        st = UVH_STATUS_HTTP_VERSION_NOT_SUPPORTED;
+    if (st == UVH_STATUS_OK)
+        st = uvh_router_head(c);
+    if (st == UVH_STATUS_OK && !x->req.sink && (p->flags & F_CONTENT_LENGTH) &&
+        p->content_length > UVH_REQUEST_BODY_MAX)
+        st = UVH_STATUS_CONTENT_TOO_LARGE; /* a body nobody wants, too large to discard */
+    x->head_status = st;
+    if (st == UVH_STATUS_OK || !has_body)
+        return true;
+    fail_request(c, st, "refused before its body");
+    return false;
 }
 
 void uvh_conn_response_done(struct uvh_conn *c)
@@ -406,6 +437,8 @@ void uvh_conn_response_done(struct uvh_conn *c)
                               : "Connection: close");
         return;
     }
+    release_upload(x);
+    x->host_verdict = "unchecked";
     /* Pipelined bytes already received belong to the next request: move them to the front
      * (the old request's slices die here) and parse them before reading more. */
     size_t left = x->in_len - x->in_parsed;
@@ -428,36 +461,72 @@ void uvh_conn_response_done(struct uvh_conn *c)
 static void parse(struct uvh_conn *c)
 {
     struct uvh_exchange *x = c->x;
-    const char *data = x->in + x->in_parsed;
-    size_t len = x->in_len - x->in_parsed;
 
     c->parser.data = &x->req;
-    llhttp_errno_t err = llhttp_execute(&c->parser, data, len);
-    if (err == HPE_OK) {
-        x->in_parsed = x->in_len;
-        if (x->req.headers_done) {
-            /* on_body has seen these bytes: recycle the space after the head for more body. */
-            x->in_len = x->in_parsed = (size_t)(x->req.head_end - x->in);
-            if (c->state != UVH_CONN_READ_BODY)
-                set_state(c, UVH_CONN_READ_BODY);
-        } else if (x->in_len == sizeof(x->in)) {
-            bool in_line = !x->req.version.ptr;
-            fail_request(c, in_line ? UVH_STATUS_URI_TOO_LONG : UVH_STATUS_HEADER_FIELDS_TOO_LARGE,
-                         in_line ? "request line too long" : "request head too large");
+    for (;;) {
+        const char *data = x->in + x->in_parsed;
+        size_t len = x->in_len - x->in_parsed;
+        llhttp_errno_t err = llhttp_execute(&c->parser, data, len);
+        if (err == HPE_OK) {
+            x->in_parsed = x->in_len;
+            if (x->req.headers_done) {
+                /* on_body has taken these bytes: the space after the head takes more body. */
+                x->in_len = x->in_parsed = x->body_start;
+                if (c->state != UVH_CONN_READ_BODY)
+                    set_state(c, UVH_CONN_READ_BODY);
+                if (x->upload && uvh_upload_body_pause(c))
+                    stop_reading(c); /* the upload resumes us once its buffer is on disk */
+            } else if (x->in_len == sizeof(x->in)) {
+                bool in_line = !x->req.version.ptr;
+                fail_request(c,
+                             in_line ? UVH_STATUS_URI_TOO_LONG : UVH_STATUS_HEADER_FIELDS_TOO_LARGE,
+                             in_line ? "request line too long" : "request head too large");
+            }
+            return;
         }
-        return;
-    }
-    if (err == HPE_PAUSED) { /* on_message_complete: one whole request */
+        if (err != HPE_PAUSED)
+            break;
         x->in_parsed = (size_t)(llhttp_get_error_pos(&c->parser) - x->in);
         llhttp_resume(&c->parser);
-        dispatch(c);
-        return;
+        if (x->req.complete) { /* on_message_complete: one whole request */
+            dispatch(c);
+            return;
+        }
+        if (!on_head(c)) /* on_headers_complete */
+            return;
     }
-    uvh_clog(UVH_LOG_DEBUG, c->id, "parse error %s: %s", llhttp_errno_name(err),
-             llhttp_get_error_reason(&c->parser));
+    uvh_clog(UVH_LOG_DEBUG, c->id, "parse error %s: %s",
+             llhttp_errno_name(llhttp_get_errno(&c->parser)), llhttp_get_error_reason(&c->parser));
     /* Messages always start at the front of the buffer (pipelined leftovers are moved there). */
+    /* A limit a callback enforced names itself; anything else is a framing or syntax error. */
     fail_request(c, uvh_request_error_status(&c->parser, &x->req, x->in, x->in_len),
-                 "malformed request");
+                 x->req.error ? llhttp_get_error_reason(&c->parser) : "malformed request");
+}
+
+void uvh_conn_resume_body(struct uvh_conn *c)
+{
+    if (c->state == UVH_CONN_READ_BODY) {
+        set_state(c, UVH_CONN_READ_BODY);
+        start_reading(c);
+    }
+}
+
+static void on_continue_written(uv_write_t *w, int status)
+{
+    struct uvh_conn *c = w->data;
+    if (status < 0 && status != UV_ECANCELED)
+        uvh_conn_close(c, "client went away before its body");
+}
+
+void uvh_conn_send_continue(struct uvh_conn *c)
+{
+    static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    uv_buf_t b = uv_buf_init((char *)line, sizeof(line) - 1);
+    /* Its own write request: libuv keeps queued writes in order, so the final response can
+     * never overtake it. */
+    c->x->wreq_continue.data = c;
+    if (uv_write(&c->x->wreq_continue, &c->io.stream, &b, 1, on_continue_written) != 0)
+        uvh_conn_close(c, "write failed");
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -472,6 +541,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
             return;
         }
         c->x->in_len = c->x->in_parsed = 0;
+        c->x->upload = NULL;
+        c->x->host_verdict = "unchecked";
         memset(&c->x->req, 0, sizeof(c->x->req));
     }
     *buf = uv_buf_init(c->x->in + c->x->in_len, (unsigned)(sizeof(c->x->in) - c->x->in_len));

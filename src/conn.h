@@ -29,11 +29,15 @@ struct uvh_exchange {
     struct uvh_exchange *next_free;
     struct uvh_request req;
     struct uvh_response res;
-    uv_fs_t fs;               /* the one file-system request in flight */
-    uv_write_t wreq;          /* the one write in flight */
-    uv_buf_t wbufs[2];        /* what that write carries (head, body chunk) */
-    uint64_t start_ns;        /* when the request's first byte was parsed */
-    const char *host_verdict; /* for the access log: static string */
+    uv_fs_t fs;                  /* the one file-system request in flight */
+    uv_write_t wreq;             /* the one write in flight */
+    uv_write_t wreq_continue;    /* "100 Continue", queued ahead of the response */
+    enum uvh_status head_status; /* the head's verdict (Host, version, route): OK or an error */
+    size_t body_start;           /* offset in in[] where the body begins */
+    struct uvh_upload *upload;   /* POST /upload in progress, else NULL */
+    uv_buf_t wbufs[2];           /* what that write carries (head, body chunk) */
+    uint64_t start_ns;           /* when the request's first byte was parsed */
+    const char *host_verdict;    /* for the access log: static string */
     struct uvh_static_file file;
     size_t in_len;    /* bytes received into in[] */
     size_t in_parsed; /* bytes of in[] the parser has consumed */
@@ -89,6 +93,12 @@ void uvh_conn_write_head(struct uvh_conn *c, const char *body, size_t len, uvh_c
 
 /* Writes more body bytes; one write in flight at a time. */
 void uvh_conn_write_body(struct uvh_conn *c, const char *body, size_t len, uvh_conn_write_cb cb);
+
+/* Sends "100 Continue" (RFC 9110 section 10.1.1) while the body is being read. */
+void uvh_conn_send_continue(struct uvh_conn *c);
+
+/* A body consumer that paused reading (its buffer was full) wants more bytes. */
+void uvh_conn_resume_body(struct uvh_conn *c);
 
 /* The handler is done with the request (sent everything, or gave up after an error). */
 void uvh_conn_response_done(struct uvh_conn *c);

@@ -160,17 +160,19 @@ static int on_headers_complete(llhttp_t *p)
     struct uvh_request *r = p->data;
     split_target(r);
     r->headers_done = true;
-    /* Refuse a declared body over the cap before a single body byte is read. */
-    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > UVH_REQUEST_BODY_MAX)
-        return fail(p, r, UVH_STATUS_CONTENT_TOO_LARGE, "declared body too large");
-    return 0;
+    /* Pause so the connection can look at the head (Host, route, Expect, body limits) before a
+     * single body byte is read. */
+    return HPE_PAUSED;
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     struct uvh_request *r = p->data;
-    (void)at;
     r->body_bytes += len;
+    if (r->sink) {
+        int st = r->sink(r->sink_ctx, at, len);
+        return st ? fail(p, r, (enum uvh_status)st, "request body refused") : 0;
+    }
     if (r->body_bytes > UVH_REQUEST_BODY_MAX)
         return fail(p, r, UVH_STATUS_CONTENT_TOO_LARGE, "request body too large");
     return 0;

@@ -44,11 +44,15 @@ struct uvh_request {
     struct uvh_slice field, value; /* the header line being assembled */
     const char *fields_start;      /* first byte of the header section */
     const char *head_end;          /* one past the last head byte delivered so far */
-    uint64_t body_bytes;           /* received and discarded */
-    enum uvh_status error;         /* why a callback stopped the parser (414, 431, 413) */
+    uint64_t body_bytes;           /* body bytes received */
+    /* Where body bytes go, set when the head was accepted by a handler that wants the body;
+     * NULL: the body is discarded (up to UVH_REQUEST_BODY_MAX). Returns 0 or an HTTP status. */
+    int (*sink)(void *ctx, const char *at, size_t len);
+    void *sink_ctx;
+    enum uvh_status error; /* why a callback stopped the parser (414, 431, 413) */
     uint16_t n_fields;
     uint8_t n_host;
-    bool headers_done;
+    bool headers_done; /* on_headers_complete ran: the parser pauses right after it */
     bool complete;
 };
 

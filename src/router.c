@@ -4,18 +4,21 @@
 
 #include "conn.h"
 #include "static_handler.h"
+#include "upload_handler.h"
 
 struct route {
     struct uvh_slice path; /* exact path, or a prefix when `prefix` */
     bool prefix;
-    const char *allow;  /* the Allow header value */
-    uvh_handler_fn get; /* GET and HEAD */
-    uvh_handler_fn post;
+    const char *allow;        /* the Allow header value */
+    uvh_handler_fn get;       /* GET and HEAD */
+    uvh_handler_fn post_head; /* POST, at the end of the head: takes or refuses the body */
+    uvh_handler_fn post;      /* POST, once the whole body is in */
 };
 
 /* First match wins; "/" is the static-file catch-all. */
 static const struct route routes[] = {
-    {UVH_SLICE_INIT("/"), true, "GET, HEAD, OPTIONS", uvh_static_handle, NULL},
+    {UVH_SLICE_INIT("/upload"), false, "POST, OPTIONS", NULL, uvh_upload_begin, uvh_upload_finish},
+    {UVH_SLICE_INIT("/"), true, "GET, HEAD, OPTIONS", uvh_static_handle, NULL, NULL},
 };
 
 static const struct route *find_route(struct uvh_slice path)
@@ -27,6 +30,14 @@ static const struct route *find_route(struct uvh_slice path)
             return r;
     }
     return NULL;
+}
+
+enum uvh_status uvh_router_head(struct uvh_conn *c)
+{
+    const struct route *r = find_route(c->x->req.path);
+    if (r && r->post_head && llhttp_get_method(&c->parser) == HTTP_POST)
+        return r->post_head(c);
+    return UVH_STATUS_OK;
 }
 
 enum uvh_status uvh_router_dispatch(struct uvh_conn *c)

@@ -3,6 +3,9 @@
 #include "server.h"
 
 #include <signal.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +13,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "upload_handler.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define FREE_EXCHANGES_MAX 64
@@ -263,6 +267,7 @@ static int resolve_root(struct uvh_server *s, const char *root)
     uv_fs_req_cleanup(&req);
     if (rc < 0 && rc != UV_EEXIST)
         uvh_log_uv(UVH_LOG_WARN, rc, "Cannot create %s", uploads);
+    uvh_upload_sweep(uploads);
     return 0;
 }
 
@@ -313,6 +318,12 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
         return UV_ENOMEM;
 #ifndef _WIN32
     signal(SIGPIPE, SIG_IGN); /* a peer that goes away mid-write is an error code, not a crash */
+#endif
+#ifdef __GLIBC__
+    /* Large blocks (upload validation, file chunks) are mapped and unmapped, never kept in the
+     * threadpool threads' arenas: glibc's adaptive threshold would keep each freed block, and
+     * RSS would grow with the number of threads rather than with the work in flight. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 #endif
     s->cfg = cfg;
     rc = uv_loop_init(&s->loop);

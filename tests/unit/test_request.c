@@ -43,11 +43,20 @@ static llhttp_errno_t feed_cuts(struct run *r, const char *buf, size_t n, const 
         size_t to = i < n_cuts ? cuts[i] : n;
         const char *at = buf + from;
         size_t len = to - from;
-        while (len > 0) {
+        /* The parser pauses after each head and each message. After a pause it runs again
+         * even on no bytes: a message without a body completes right after its head. */
+        bool resumed = false;
+        while (len > 0 || resumed) {
+            resumed = false;
             r->err = llhttp_execute(&r->p, at, len);
             if (r->err == HPE_PAUSED) {
-                cr_assert_lt(r->n_done, (size_t)MAX_DONE, "too many messages");
-                r->done[r->n_done++] = r->req;
+                if (r->req.complete) {
+                    cr_assert_lt(r->n_done, (size_t)MAX_DONE, "too many messages");
+                    r->done[r->n_done++] = r->req;
+                } else {
+                    cr_assert(r->req.headers_done, "paused before the head was complete");
+                    resumed = true;
+                }
                 const char *pos = llhttp_get_error_pos(&r->p);
                 cr_assert(pos >= at && pos <= at + len, "pause position outside the piece");
                 len -= (size_t)(pos - at);
@@ -540,24 +549,36 @@ Test(request, pipelined)
     const size_t n = sizeof(buf) - 1;
     const size_t first_len = strlen("GET /a HTTP/1.1\r\nHost: one\r\n\r\n");
 
-    /* By hand, as conn.c does it. */
+    /* By hand, as conn.c does it: the parser pauses after each head (the body not yet read)
+     * and after each message; after a pause it runs on from the pause position. */
     llhttp_t p;
     struct uvh_request req;
     memset(&req, 0, sizeof(req));
     llhttp_init(&p, HTTP_REQUEST, &uvh_request_settings);
     p.data = &req;
-    llhttp_errno_t err = llhttp_execute(&p, buf, n);
-    cr_assert_eq(err, HPE_PAUSED, "first execute: %s", llhttp_errno_name(err));
-    cr_assert(req.complete);
+    const char *pos = buf;
+    llhttp_errno_t err;
+#define STEP(expect_complete)                                                                      \
+    do {                                                                                           \
+        err = llhttp_execute(&p, pos, n - (size_t)(pos - buf));                                    \
+        cr_assert_eq(err, HPE_PAUSED, "execute at %td: %s", pos - buf, llhttp_errno_name(err));    \
+        cr_assert_eq(req.complete, (expect_complete), "complete at %td", pos - buf);               \
+        pos = llhttp_get_error_pos(&p);                                                            \
+        llhttp_resume(&p);                                                                         \
+    } while (0)
+
+    STEP(false);
+    cr_assert(req.headers_done);
+    cr_assert_eq(pos, buf + first_len, "the first head ends at %td, not %zu", pos - buf, first_len);
+    STEP(true);
     cr_assert(uvh_slice_eq(req.path, UVH_SLICE_LIT("/a")), "first path %s", show(req.path));
     cr_assert(uvh_slice_eq(req.hdr[UVH_HDR_HOST], UVH_SLICE_LIT("one")));
-    const char *pos = llhttp_get_error_pos(&p);
     cr_assert_eq(pos, buf + first_len, "paused at offset %td, the second request starts at %zu",
                  pos - buf, first_len);
 
-    llhttp_resume(&p);
-    err = llhttp_execute(&p, pos, n - (size_t)(pos - buf));
-    cr_assert_eq(err, HPE_PAUSED, "second execute: %s", llhttp_errno_name(err));
+    STEP(false);
+    cr_assert_eq(req.body_bytes, 0u, "body read before the head was looked at");
+    STEP(true);
     cr_assert(uvh_slice_eq(req.method, UVH_SLICE_LIT("POST")), "method %s", show(req.method));
     cr_assert(uvh_slice_eq(req.path, UVH_SLICE_LIT("/b")), "second path %s", show(req.path));
     cr_assert(uvh_slice_eq(req.query, UVH_SLICE_LIT("q")), "second query %s", show(req.query));
@@ -565,13 +586,12 @@ Test(request, pipelined)
     cr_assert_eq(req.body_bytes, 3u);
     cr_assert_eq(req.n_fields, 2u, "fields of the first request leaked into the second");
 
-    pos = llhttp_get_error_pos(&p);
-    llhttp_resume(&p);
-    err = llhttp_execute(&p, pos, n - (size_t)(pos - buf));
-    cr_assert_eq(err, HPE_PAUSED, "third execute: %s", llhttp_errno_name(err));
+    STEP(false);
+    STEP(true);
     cr_assert(uvh_slice_eq(req.path, UVH_SLICE_LIT("/c")), "third path %s", show(req.path));
     cr_assert(uvh_slice_eq(req.hdr[UVH_HDR_HOST], UVH_SLICE_LIT("three")));
-    cr_assert_eq(llhttp_get_error_pos(&p), buf + n, "the third request does not end the buffer");
+    cr_assert_eq(pos, buf + n, "the third request does not end the buffer");
+#undef STEP
 
     /* The same three requests, however the bytes are split. */
     static struct run ref;
@@ -733,13 +753,10 @@ Test(request, body_too_large)
     cr_assert_eq(r.done[0].body_bytes, (uint64_t)UVH_REQUEST_BODY_MAX);
     free(ok);
 
-    /* Refused from Content-Length alone, before any body byte. */
+    /* (Refusing it from Content-Length alone, before any body byte, is the connection's job
+     * at the head pause: see integration malformed::content_length_over_cap_413_before_body.) */
     char *bad = body_request(UVH_REQUEST_BODY_MAX + 1, &n);
     expect_user_error(bad, n, UVH_STATUS_CONTENT_TOO_LARGE, "a body one byte over the limit");
-    char *head_end = strstr(bad, "\r\n\r\n");
-    cr_assert_not_null(head_end);
-    expect_user_error(bad, (size_t)(head_end + 4 - bad), UVH_STATUS_CONTENT_TOO_LARGE,
-                      "only the head of a request declaring a body over the limit");
     free(bad);
 }
 

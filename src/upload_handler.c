@@ -1,0 +1,540 @@
+/* upload_handler.c - owns POST /upload: media-type and size checks at the head, the body
+ * streamed to a temporary file with one write in flight, JSON validation (jansson) and the
+ * durable, never-overwriting store on the threadpool. The loop thread never touches the disk
+ * synchronously; the threadpool never logs. */
+#include "upload_handler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+
+#define UPLOAD_BUF (64 * 1024)
+#define UPLOAD_FLUSH_AT (32 * 1024) /* + one read (< 18 KiB) always fits in UPLOAD_BUF */
+#define TMP_PREFIX ".upload-"
+#define TMP_SUFFIX ".tmp"
+
+struct uvh_upload {
+    struct uvh_conn *conn; /* valid until released */
+    uv_loop_t *loop;
+    uv_fs_t fs;     /* the one file-system request in flight on the loop side */
+    uv_work_t work; /* the finish job */
+    uv_file fd;     /* the temporary file, -1 while the body is only in buf */
+    uint64_t max_body;
+    uint64_t received;   /* body bytes taken from the parser */
+    uint64_t written;    /* bytes in the temporary file */
+    int io_error;        /* first failure writing the temporary file, 0 if none */
+    bool busy;           /* an fs request or the finish job is in flight */
+    bool finish_pending; /* the message completed while a flush was in flight */
+    bool tmp_exists;
+    bool stored;
+    bool released;
+    enum uvh_status result; /* from the finish job */
+    char message[300];      /* its error text, for the JSON reply and the log */
+    char name[64];          /* upload_YYYYMMDD_HHMMSS_xxxxxx.json */
+    char dir[UVH_PATH_MAX + 16];
+    char tmp_path[UVH_PATH_MAX + 64];
+    size_t buf_len;
+    char buf[UPLOAD_BUF];
+};
+
+static uv_once_t validate_once = UV_ONCE_INIT;
+static uv_mutex_t validate_mutex; /* one file-backed validation at a time: bounds memory */
+
+static void validate_init(void)
+{
+    if (uv_mutex_init(&validate_mutex) != 0)
+        abort();
+}
+
+/* "application/json", any case, parameters allowed (RFC 9110 section 8.3.1). */
+static bool is_json_type(struct uvh_slice ct)
+{
+    const char *semi = ct.ptr ? memchr(ct.ptr, ';', ct.len) : NULL;
+    struct uvh_slice type = {ct.ptr, semi ? (size_t)(semi - ct.ptr) : ct.len};
+    return ct.ptr && uvh_slice_eq_nocase(uvh_slice_trim(type), UVH_SLICE_LIT("application/json"));
+}
+
+static void upload_free(struct uvh_upload *u)
+{
+    free(u);
+}
+
+/* ---- discarding: close and remove the temporary file, then free ---- */
+
+static void on_discard_unlinked(uv_fs_t *req)
+{
+    struct uvh_upload *u = req->data;
+    uv_fs_req_cleanup(req);
+    upload_free(u);
+}
+
+static void discard_unlink(struct uvh_upload *u)
+{
+    u->fs.data = u;
+    if (!u->tmp_exists || uv_fs_unlink(u->loop, &u->fs, u->tmp_path, on_discard_unlinked) != 0)
+        upload_free(u);
+    u->tmp_exists = false;
+}
+
+static void on_discard_closed(uv_fs_t *req)
+{
+    struct uvh_upload *u = req->data;
+    uv_fs_req_cleanup(req);
+    u->fd = -1;
+    discard_unlink(u);
+}
+
+/* Runs once nothing is in flight and the request is over. */
+static void discard(struct uvh_upload *u)
+{
+    u->fs.data = u;
+    if (u->fd >= 0 && uv_fs_close(u->loop, &u->fs, u->fd, on_discard_closed) == 0)
+        return;
+    u->fd = -1;
+    discard_unlink(u);
+}
+
+void uvh_upload_release(struct uvh_upload *u)
+{
+    u->released = true;
+    u->conn = NULL;
+    if (!u->busy)
+        discard(u);
+}
+
+/* ---- streaming the body ---- */
+
+static int on_body_bytes(void *ctx, const char *at, size_t len)
+{
+    struct uvh_upload *u = ctx;
+    u->received += len;
+    if (u->received > u->max_body)
+        return UVH_STATUS_CONTENT_TOO_LARGE; /* a chunked body grew past the cap */
+    if (u->io_error)
+        return 0; /* the answer is 500 already: drain the rest */
+    if (u->buf_len + len > sizeof(u->buf))
+        return UVH_STATUS_INTERNAL_SERVER_ERROR; /* cannot happen: see UPLOAD_FLUSH_AT */
+    memcpy(u->buf + u->buf_len, at, len);
+    u->buf_len += len;
+    return 0;
+}
+
+static void start_finish(struct uvh_upload *u);
+static void flush(struct uvh_upload *u);
+
+/* After a write or the open: either more of the buffer goes out, or the body may flow again. */
+static void flush_done(struct uvh_upload *u)
+{
+    u->busy = false;
+    if (u->released) {
+        discard(u);
+        return;
+    }
+    if (u->finish_pending) {
+        u->finish_pending = false;
+        start_finish(u);
+        return;
+    }
+    uvh_conn_resume_body(u->conn);
+}
+
+static void on_written(uv_fs_t *req)
+{
+    struct uvh_upload *u = req->data;
+    ssize_t n = req->result;
+    uv_fs_req_cleanup(req);
+    if (n < 0 && !u->io_error)
+        u->io_error = (int)n;
+    if (n > 0) {
+        u->written += (uint64_t)n;
+        memmove(u->buf, u->buf + n, u->buf_len - (size_t)n);
+        u->buf_len -= (size_t)n;
+        if (u->buf_len && !u->released && !u->io_error) { /* a short write: the rest */
+            flush(u);
+            return;
+        }
+    }
+    if (u->io_error)
+        u->buf_len = 0;
+    flush_done(u);
+}
+
+static void write_buf(struct uvh_upload *u)
+{
+    uv_buf_t b = uv_buf_init(u->buf, (unsigned)u->buf_len);
+    u->fs.data = u;
+    int rc = uv_fs_write(u->loop, &u->fs, u->fd, &b, 1, (int64_t)u->written, on_written);
+    if (rc < 0) {
+        u->io_error = rc;
+        u->buf_len = 0;
+        flush_done(u);
+    }
+}
+
+static void on_tmp_opened(uv_fs_t *req)
+{
+    struct uvh_upload *u = req->data;
+    int rc = (int)req->result;
+    uv_fs_req_cleanup(req);
+    if (rc >= 0) {
+        u->fd = rc;
+        u->tmp_exists = true;
+    }
+    if (rc < 0 || u->released) {
+        if (rc < 0)
+            u->io_error = rc;
+        u->buf_len = 0;
+        flush_done(u);
+        return;
+    }
+    write_buf(u);
+}
+
+static void flush(struct uvh_upload *u)
+{
+    u->busy = true;
+    u->fs.data = u;
+    if (u->fd >= 0) {
+        write_buf(u);
+        return;
+    }
+    /* The temporary file starts with a dot: never served, and swept at start-up. */
+    int rc = uv_fs_open(u->loop, &u->fs, u->tmp_path, UV_FS_O_RDWR | UV_FS_O_CREAT | UV_FS_O_EXCL,
+                        0644, on_tmp_opened);
+    if (rc < 0) {
+        u->io_error = rc;
+        u->buf_len = 0;
+        flush_done(u);
+    }
+}
+
+bool uvh_upload_body_pause(struct uvh_conn *c)
+{
+    struct uvh_upload *u = c->x->upload;
+    if (u->busy)
+        return true;
+    if (u->buf_len < UPLOAD_FLUSH_AT || u->io_error)
+        return false;
+    flush(u);
+    return true;
+}
+
+enum uvh_status uvh_upload_begin(struct uvh_conn *c)
+{
+    struct uvh_exchange *x = c->x;
+    struct uvh_request *req = &x->req;
+    const struct uvh_server *s = c->server;
+    struct uvh_slice expect = req->hdr[UVH_HDR_EXPECT];
+    char why[160];
+
+    if (!is_json_type(req->hdr[UVH_HDR_CONTENT_TYPE])) {
+        uvh_log_escape(why, sizeof(why), req->hdr[UVH_HDR_CONTENT_TYPE]);
+        uvh_clog(UVH_LOG_INFO, c->id, "Upload from %s rejected: Content-Type \"%s\" is not JSON",
+                 c->peer, req->hdr[UVH_HDR_CONTENT_TYPE].ptr ? why : "(none)");
+        return UVH_STATUS_UNSUPPORTED_MEDIA_TYPE;
+    }
+    if (expect.ptr && !uvh_slice_eq_nocase(expect, UVH_SLICE_LIT("100-continue"))) {
+        uvh_clog(UVH_LOG_INFO, c->id, "Upload from %s rejected: unknown expectation", c->peer);
+        return UVH_STATUS_EXPECTATION_FAILED;
+    }
+    if ((c->parser.flags & F_CONTENT_LENGTH) && c->parser.content_length > s->cfg->max_body) {
+        uvh_clog(UVH_LOG_INFO, c->id, "Upload from %s rejected: %llu bytes, over --max-body %u",
+                 c->peer, (unsigned long long)c->parser.content_length, s->cfg->max_body);
+        return UVH_STATUS_CONTENT_TOO_LARGE;
+    }
+    struct uvh_upload *u = malloc(sizeof(*u));
+    if (!u)
+        return UVH_STATUS_SERVICE_UNAVAILABLE;
+    memset(u, 0, offsetof(struct uvh_upload, buf));
+    u->conn = c;
+    u->loop = &c->server->loop;
+    u->fd = -1;
+    u->max_body = s->cfg->max_body;
+    snprintf(u->dir, sizeof(u->dir), "%s/uploads", s->root);
+    snprintf(u->tmp_path, sizeof(u->tmp_path), "%s/" TMP_PREFIX "%llu-%llx" TMP_SUFFIX, u->dir,
+             (unsigned long long)c->id, (unsigned long long)uv_hrtime());
+    x->upload = u;
+    req->sink = on_body_bytes;
+    req->sink_ctx = u;
+    if (expect.ptr)
+        uvh_conn_send_continue(c);
+    return UVH_STATUS_OK;
+}
+
+/* ---- the finish job (threadpool): validate, make durable, name without overwriting ---- */
+
+static int write_all(uv_file fd, const char *p, size_t len, int64_t off)
+{
+    uv_fs_t r;
+    while (len) {
+        uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
+        int n = uv_fs_write(NULL, &r, fd, &b, 1, off, NULL);
+        uv_fs_req_cleanup(&r);
+        if (n <= 0)
+            return n < 0 ? n : UV_EIO;
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+struct file_reader {
+    uv_file fd;
+    int64_t off;
+};
+
+static size_t read_chunk(void *buf, size_t len, void *data)
+{
+    struct file_reader *fr = data;
+    uv_fs_t r;
+    uv_buf_t b = uv_buf_init(buf, (unsigned)len);
+    int n = uv_fs_read(NULL, &r, fr->fd, &b, 1, fr->off, NULL);
+    uv_fs_req_cleanup(&r);
+    if (n < 0)
+        return (size_t)-1;
+    fr->off += n;
+    return (size_t)n;
+}
+
+static int fail_job(struct uvh_upload *u, enum uvh_status st, int err, const char *what)
+{
+    u->result = st;
+    snprintf(u->message, sizeof(u->message), "%s: %s", what, uv_strerror(err));
+    return -1;
+}
+
+/* RFC 8259: any JSON text at top level, UTF-8 without BOM, no NUL, no duplicate keys. */
+static int validate(struct uvh_upload *u)
+{
+    json_error_t e;
+    json_t *root;
+    const size_t flags = JSON_DECODE_ANY | JSON_REJECT_DUPLICATES;
+
+    if (u->fd < 0) {
+        root = json_loadb(u->buf, u->buf_len, flags, &e);
+    } else {
+        struct file_reader fr = {u->fd, 0};
+        uv_once(&validate_once, validate_init);
+        uv_mutex_lock(&validate_mutex);
+        root = json_load_callback(read_chunk, &fr, flags, &e);
+        uv_mutex_unlock(&validate_mutex);
+    }
+    if (!root) {
+        u->result = UVH_STATUS_BAD_REQUEST;
+        snprintf(u->message, sizeof(u->message), "Invalid JSON: %s at line %d, column %d", e.text,
+                 e.line, e.column);
+        return -1;
+    }
+    json_decref(root);
+    return 0;
+}
+
+static void make_name(struct uvh_upload *u)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    unsigned char rnd[3] = {0, 0, 0};
+    uv_random(NULL, NULL, rnd, sizeof(rnd), 0, NULL);
+#ifdef _WIN32
+    gmtime_s(&tm, &now);
+#else
+    gmtime_r(&now, &tm);
+#endif
+    snprintf(u->name, sizeof(u->name), "upload_%04d%02d%02d_%02d%02d%02d_%02x%02x%02x.json",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd[0],
+             rnd[1], rnd[2]);
+}
+
+static int store(struct uvh_upload *u)
+{
+    uv_fs_t r;
+    int rc;
+
+    if (u->fd < 0) { /* the whole body is still in memory */
+        rc = uv_fs_open(NULL, &r, u->tmp_path, UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_EXCL, 0644,
+                        NULL);
+        uv_fs_req_cleanup(&r);
+        if (rc < 0)
+            return fail_job(u, UVH_STATUS_INTERNAL_SERVER_ERROR, rc, "cannot create the file");
+        u->fd = rc;
+        u->tmp_exists = true;
+        rc = write_all(u->fd, u->buf, u->buf_len, 0);
+        if (rc < 0)
+            return fail_job(u, UVH_STATUS_INTERNAL_SERVER_ERROR, rc, "cannot write the file");
+    }
+    rc = uv_fs_fsync(NULL, &r, u->fd, NULL);
+    uv_fs_req_cleanup(&r);
+    if (rc < 0)
+        return fail_job(u, UVH_STATUS_INTERNAL_SERVER_ERROR, rc, "cannot flush the file");
+    uv_fs_close(NULL, &r, u->fd, NULL);
+    uv_fs_req_cleanup(&r);
+    u->fd = -1;
+
+    /* A hard link is an exclusive create of the final name: it never replaces a file, and the
+     * data is already on disk under the temporary name. A clash draws a new suffix. */
+    char final_path[sizeof(u->dir) + sizeof(u->name) + 1];
+    for (int attempt = 0;; attempt++) {
+        make_name(u);
+        snprintf(final_path, sizeof(final_path), "%s/%s", u->dir, u->name);
+        rc = uv_fs_link(NULL, &r, u->tmp_path, final_path, NULL);
+        uv_fs_req_cleanup(&r);
+        if (rc != UV_EEXIST || attempt == 32)
+            break;
+    }
+    if (rc < 0)
+        return fail_job(u, UVH_STATUS_INTERNAL_SERVER_ERROR, rc, "cannot name the file");
+    u->stored = true;
+    uv_fs_unlink(NULL, &r, u->tmp_path, NULL);
+    uv_fs_req_cleanup(&r);
+    u->tmp_exists = false;
+#ifndef _WIN32
+    /* The new directory entry must survive a power loss too. */
+    rc = uv_fs_open(NULL, &r, u->dir, UV_FS_O_RDONLY, 0, NULL);
+    uv_fs_req_cleanup(&r);
+    if (rc >= 0) {
+        uv_fs_fsync(NULL, &r, rc, NULL);
+        uv_fs_req_cleanup(&r);
+        uv_fs_close(NULL, &r, rc, NULL);
+        uv_fs_req_cleanup(&r);
+    }
+#endif
+    return 0;
+}
+
+static void finish_work(uv_work_t *w)
+{
+    struct uvh_upload *u = w->data;
+    uv_fs_t r;
+
+    u->result = UVH_STATUS_CREATED;
+    if (u->io_error) {
+        fail_job(u, UVH_STATUS_INTERNAL_SERVER_ERROR, u->io_error, "cannot write the file");
+    } else if (u->fd >= 0 && u->buf_len &&
+               (u->io_error = write_all(u->fd, u->buf, u->buf_len, (int64_t)u->written)) < 0) {
+        fail_job(u, UVH_STATUS_INTERNAL_SERVER_ERROR, u->io_error, "cannot write the file");
+    } else if (validate(u) == 0) {
+        store(u);
+    }
+    if (u->result != UVH_STATUS_CREATED) { /* nothing partial stays visible */
+        if (u->fd >= 0) {
+            uv_fs_close(NULL, &r, u->fd, NULL);
+            uv_fs_req_cleanup(&r);
+            u->fd = -1;
+        }
+        if (u->tmp_exists) {
+            uv_fs_unlink(NULL, &r, u->tmp_path, NULL);
+            uv_fs_req_cleanup(&r);
+            u->tmp_exists = false;
+        }
+    }
+}
+
+static void reply_json_error(struct uvh_response *res, enum uvh_status st, const char *message)
+{
+    json_t *o = json_pack("{s:s, s:s}", "status", "error", "message", message);
+    res->status = st;
+    res->content_type = "application/json";
+    res->body_len = o ? json_dumpb(o, res->body, sizeof(res->body), JSON_COMPACT) : 0;
+    if (res->body_len > sizeof(res->body))
+        res->body_len = 0;
+    res->content_length = res->body_len;
+    json_decref(o);
+}
+
+static void on_finished(uv_work_t *w, int status)
+{
+    struct uvh_upload *u = w->data;
+    struct uvh_conn *c = u->conn;
+    struct uvh_response *res = &c->x->res;
+
+    u->busy = false;
+    if (status < 0 && u->result == UVH_STATUS_CREATED && !u->stored)
+        u->result = UVH_STATUS_INTERNAL_SERVER_ERROR;
+    if (uvh_conn_closing(c)) {
+        uvh_conn_response_done(c);
+        return;
+    }
+    res->served = "upload";
+    res->served_size = u->received;
+    if (u->result == UVH_STATUS_CREATED) {
+        uvh_clog(UVH_LOG_INFO, c->id, "Upload from %s saved as uploads/%s (%llu bytes)", c->peer,
+                 u->name, (unsigned long long)u->received);
+        res->status = UVH_STATUS_CREATED;
+        res->content_type = "application/json";
+        uvh_response_add(res, "Location", "/uploads/%s", u->name);
+        int n = snprintf(res->body, sizeof(res->body),
+                         "{\"status\": \"success\", \"message\": \"File created successfully\", "
+                         "\"filepath\": \"/uploads/%s\"}",
+                         u->name);
+        res->body_len = (size_t)n;
+        res->content_length = res->body_len;
+    } else {
+        uvh_clog(u->result == UVH_STATUS_BAD_REQUEST ? UVH_LOG_INFO : UVH_LOG_ERROR, c->id,
+                 "Upload from %s rejected (%llu bytes): %s", c->peer,
+                 (unsigned long long)u->received, u->message);
+        reply_json_error(res, u->result, u->message);
+    }
+    uvh_conn_respond(c);
+}
+
+static void start_finish(struct uvh_upload *u)
+{
+    struct uvh_conn *c = u->conn;
+    u->busy = true;
+    u->work.data = u;
+    if (uv_queue_work(u->loop, &u->work, finish_work, on_finished) != 0) {
+        u->busy = false;
+        uvh_conn_respond_error(c, UVH_STATUS_INTERNAL_SERVER_ERROR);
+    }
+}
+
+enum uvh_status uvh_upload_finish(struct uvh_conn *c)
+{
+    struct uvh_upload *u = c->x->upload;
+    if (!u) /* the head was not accepted: cannot happen, the router refused it then */
+        return UVH_STATUS_INTERNAL_SERVER_ERROR;
+    uvh_clog(UVH_LOG_INFO, c->id, "Upload received from %s: %llu bytes", c->peer,
+             (unsigned long long)u->received);
+    if (u->busy)
+        u->finish_pending = true; /* the flush in flight starts the job */
+    else
+        start_finish(u);
+    return UVH_STATUS_NONE;
+}
+
+void uvh_upload_sweep(const char *dir)
+{
+    uv_fs_t req;
+    uv_dirent_t ent;
+    char path[UVH_PATH_MAX + 320];
+    int removed = 0;
+
+    if (uv_fs_scandir(NULL, &req, dir, 0, NULL) < 0) {
+        uv_fs_req_cleanup(&req);
+        return;
+    }
+    while (uv_fs_scandir_next(&req, &ent) != UV_EOF) {
+        size_t n = strlen(ent.name);
+        if (strncmp(ent.name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0 || n < strlen(TMP_SUFFIX) ||
+            strcmp(ent.name + n - strlen(TMP_SUFFIX), TMP_SUFFIX) != 0)
+            continue;
+        uv_fs_t un;
+        snprintf(path, sizeof(path), "%s/%s", dir, ent.name);
+        if (uv_fs_unlink(NULL, &un, path, NULL) == 0)
+            removed++;
+        uv_fs_req_cleanup(&un);
+    }
+    uv_fs_req_cleanup(&req);
+    if (removed)
+        uvh_log(UVH_LOG_WARN, "Removed %d incomplete upload%s left in %s", removed,
+                removed == 1 ? "" : "s", dir);
+}
