@@ -14,8 +14,13 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
+/* Indexed by enum uvh_conn_state: the phase named in log lines. */
 static const char *const state_names[] = {"reading headers", "reading body", "handling",
-                                          "writing",         "idle",         "closing"};
+                                          "writing",         "idle",         "closing",
+                                          "queued",          "lingering"};
+
+/* How long an answered, unread request may keep sending before the connection is closed. */
+#define LINGER_MS 2000
 
 static void on_timeout(uv_timer_t *t);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -34,10 +39,14 @@ static void set_state(struct uvh_conn *c, enum uvh_conn_state st)
     case UVH_CONN_READ_HEAD:
     case UVH_CONN_READ_BODY:
     case UVH_CONN_WRITE:
+    case UVH_CONN_QUEUED:
         ms = (uint64_t)cfg->request_timeout_s * 1000;
         break;
     case UVH_CONN_IDLE:
         ms = (uint64_t)cfg->keep_alive_timeout_s * 1000;
+        break;
+    case UVH_CONN_LINGER:
+        ms = LINGER_MS;
         break;
     case UVH_CONN_HANDLE:
     case UVH_CONN_CLOSING:
@@ -118,11 +127,15 @@ bool uvh_conn_closing(const struct uvh_conn *c)
 
 void uvh_conn_start(struct uvh_conn *c)
 {
-    c->io.handle.data = c;
-    c->timer.data = c;
     c->close_reason = "unknown";
     set_state(c, UVH_CONN_READ_HEAD);
     start_reading(c);
+}
+
+void uvh_conn_queue(struct uvh_conn *c)
+{
+    c->close_reason = "unknown";
+    set_state(c, UVH_CONN_QUEUED);
 }
 
 /* ---- requests in, responses out ---- */
@@ -151,8 +164,12 @@ static void prepare_head(struct uvh_conn *c)
     struct uvh_response *res = &c->x->res;
     unsigned served = c->requests + 1;
 
+    /* RFC 9112 section 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing:
+     * answer it, then close. */
+    bool te_in_1_0 =
+        c->x->req.hdr[UVH_HDR_TRANSFER_ENCODING].ptr && llhttp_get_http_minor(&c->parser) == 0;
     if (status_closes(res->status) || !llhttp_should_keep_alive(&c->parser) ||
-        llhttp_get_upgrade(&c->parser) || c->server->stopping)
+        llhttp_get_upgrade(&c->parser) || c->server->stopping || te_in_1_0)
         c->close_after = true;
     if (served >= cfg->max_requests && !c->close_after) {
         c->close_after = true;
@@ -287,9 +304,29 @@ static void begin_response(struct uvh_conn *c)
     stop_reading(c);
     c->refs++;
     set_state(c, UVH_CONN_HANDLE);
-    uvh_response_reset(&x->res);
     uvh_static_init(&x->file);
     x->res.head_only = x->req.method.ptr && llhttp_get_method(&c->parser) == HTTP_HEAD;
+}
+
+void uvh_conn_reject(struct uvh_conn *c, enum uvh_status st)
+{
+    c->close_reason = "server full";
+    c->x = c->x ? c->x : uvh_server_exchange_get(c->server);
+    if (!c->x) {
+        uvh_conn_close(c, "out of memory");
+        return;
+    }
+    memset(&c->x->req, 0, sizeof(c->x->req));
+    c->x->in_len = c->x->in_parsed = 0;
+    c->x->upload = NULL;
+    c->x->host_verdict = "not read";
+    c->x->start_ns = uv_hrtime();
+    uvh_response_reset(&c->x->res);
+    begin_response(c);
+    c->close_after = true;
+    c->linger = true;
+    uvh_response_add(&c->x->res, "Retry-After", "%u", c->server->cfg->retry_after_s);
+    uvh_conn_respond_error(c, st);
 }
 
 /* Answers a request the parser or a limit rejected; the connection closes afterwards. */
@@ -304,6 +341,7 @@ static void fail_request(struct uvh_conn *c, enum uvh_status st, const char *why
         raw.len--;
     begin_response(c);
     c->close_after = true;
+    c->linger = true;
     c->close_reason = why;
     uvh_clog(UVH_LOG_WARN, c->id, "Rejected request from %s: %d %s (%s; request line \"%s\")",
              c->peer, st, uvh_status_reason(st), why, uvh_log_escape(line, sizeof(line), raw));
@@ -393,9 +431,9 @@ static void dispatch(struct uvh_conn *c)
 
 /* The head is complete and the parser paused before the body. Host comes before anything else
  * about the request (DNS rebinding); then the version (llhttp accepts any digit.digit, we speak
- * 1.0 and 1.1, RFC 9112 section 2.3); then the route may accept the body. A refusal of a
- * request that has a body is answered at once and the body is never read; without a body it
- * is answered in order, when the message completes. Returns false when answered here. */
+ * 1.0 and 1.1, RFC 9112 section 2.3); then the route may take the body. A refusal is answered
+ * in order when the message completes, or at once (closing) when the body cannot or should not
+ * be read. Returns false when answered here. */
 static bool on_head(struct uvh_conn *c)
 {
     struct uvh_exchange *x = c->x;
@@ -404,18 +442,52 @@ static bool on_head(struct uvh_conn *c)
     enum uvh_status st = check_host(c);
 
     x->body_start = x->in_parsed;
+    /* llhttp 8 tolerates a bare LF ending the request line: every line of the head must end
+     * in CRLF, and a CR appear nowhere else (RFC 9112 section 2.2). The head starts at in[0]. */
+    for (const char *q = x->in, *end = x->in + x->body_start; q < end; q++) {
+        if ((*q == '\n' && (q == x->in || q[-1] != '\r')) ||
+            (*q == '\r' && (q + 1 == end || q[1] != '\n'))) {
+            fail_request(c, UVH_STATUS_BAD_REQUEST, "bare CR or LF in the head");
+            return false;
+        }
+    }
     if (st == UVH_STATUS_OK && (llhttp_get_http_major(p) != 1 || llhttp_get_http_minor(p) > 1))
         st = UVH_STATUS_HTTP_VERSION_NOT_SUPPORTED;
     if (st == UVH_STATUS_OK)
         st = uvh_router_head(c);
-    if (st == UVH_STATUS_OK && !x->req.sink && (p->flags & F_CONTENT_LENGTH) &&
-        p->content_length > UVH_REQUEST_BODY_MAX)
-        st = UVH_STATUS_CONTENT_TOO_LARGE; /* a body nobody wants, too large to discard */
+    /* A body nobody takes is dropped, up to a cap; past it 413 wins over a 405. */
+    if ((st == UVH_STATUS_OK || st == UVH_STATUS_METHOD_NOT_ALLOWED) && !x->req.sink &&
+        (p->flags & F_CONTENT_LENGTH) && p->content_length > UVH_REQUEST_BODY_MAX)
+        st = UVH_STATUS_CONTENT_TOO_LARGE;
     x->head_status = st;
-    if (st == UVH_STATUS_OK || !has_body)
+    /* A refused body is read and dropped so the connection stays usable, unless the client
+     * waits for 100 Continue (it has not sent it: answer now) or it is too large to drop. */
+    if (st == UVH_STATUS_OK || !has_body ||
+        (!x->req.hdr[UVH_HDR_EXPECT].ptr && st != UVH_STATUS_CONTENT_TOO_LARGE))
         return true;
     fail_request(c, st, "refused before its body");
     return false;
+}
+
+static void on_linger_shutdown(uv_shutdown_t *req, int status)
+{
+    struct uvh_conn *c = req->data;
+    if (status < 0 && c->state == UVH_CONN_LINGER)
+        uvh_conn_close(c, c->close_reason);
+}
+
+/* Closing a socket with unread input makes the kernel send RST, which can destroy the response
+ * before the client reads it. Send FIN instead, and drain what the client still sends until it
+ * closes or LINGER_MS pass (nginx's lingering close). */
+static void linger(struct uvh_conn *c)
+{
+    c->shutdown_req.data = c;
+    set_state(c, UVH_CONN_LINGER);
+    if (uv_shutdown(&c->shutdown_req, &c->io.stream, on_linger_shutdown) != 0) {
+        uvh_conn_close(c, c->close_reason);
+        return;
+    }
+    start_reading(c);
 }
 
 void uvh_conn_response_done(struct uvh_conn *c)
@@ -430,6 +502,10 @@ void uvh_conn_response_done(struct uvh_conn *c)
         return;
     }
     /* A response that went out as keep-alive before a stop began still ends the connection. */
+    if (c->linger) {
+        linger(c);
+        return;
+    }
     if (c->close_after || c->server->stopping) {
         uvh_conn_close(c, c->server->stopping ? "server shutting down"
                           : c->close_reason && strcmp(c->close_reason, "unknown") != 0
@@ -439,6 +515,7 @@ void uvh_conn_response_done(struct uvh_conn *c)
     }
     release_upload(x);
     x->host_verdict = "unchecked";
+    uvh_response_reset(&x->res); /* the next message's head may add headers (Allow) */
     /* Pipelined bytes already received belong to the next request: move them to the front
      * (the old request's slices die here) and parse them before reading more. */
     size_t left = x->in_len - x->in_parsed;
@@ -543,6 +620,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
         c->x->in_len = c->x->in_parsed = 0;
         c->x->upload = NULL;
         c->x->host_verdict = "unchecked";
+        uvh_response_reset(&c->x->res);
         memset(&c->x->req, 0, sizeof(c->x->req));
     }
     *buf = uv_buf_init(c->x->in + c->x->in_len, (unsigned)(sizeof(c->x->in) - c->x->in_len));
@@ -553,6 +631,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     struct uvh_conn *c = s->data;
     (void)buf;
 
+    if (c->state == UVH_CONN_LINGER) {
+        if (nread < 0)
+            uvh_conn_close(c, c->close_reason);
+        else if (c->x)
+            c->x->in_len = 0; /* discard */
+        return;
+    }
     if (nread == 0)
         return;
     if (nread < 0) {
@@ -602,6 +687,15 @@ static void on_timeout(uv_timer_t *t)
         break;
     case UVH_CONN_WRITE:
         uvh_conn_close(c, "write timeout");
+        break;
+    case UVH_CONN_QUEUED:
+        uvh_server_unqueue(c->server, c);
+        uvh_clog(UVH_LOG_WARN, c->id, "Queued connection from %s waited %u s for a slot: 503",
+                 c->peer, c->server->cfg->request_timeout_s);
+        uvh_conn_reject(c, UVH_STATUS_SERVICE_UNAVAILABLE);
+        break;
+    case UVH_CONN_LINGER:
+        uvh_conn_close(c, c->close_reason);
         break;
     case UVH_CONN_HANDLE:
     case UVH_CONN_CLOSING:

@@ -21,6 +21,8 @@ enum uvh_conn_state {
     UVH_CONN_WRITE,     /* a response write is in flight: request timeout per pause */
     UVH_CONN_IDLE,      /* keep-alive, waiting for the next request: keep-alive timeout */
     UVH_CONN_CLOSING,   /* handles are closing; freed when the last one is closed */
+    UVH_CONN_QUEUED,    /* accepted past --max-connections, not read from: request timeout */
+    UVH_CONN_LINGER,    /* answered an unread request: FIN sent, input drained, then closed */
 };
 
 /* Everything one request needs, taken from a free list when bytes arrive and given back when
@@ -60,6 +62,10 @@ struct uvh_conn {
     struct uvh_server *server;
     struct uvh_exchange *x; /* non-NULL while a request is in progress or bytes are buffered */
     struct uvh_conn *prev, *next; /* the server's list of live connections */
+    struct uvh_conn *qnext;       /* the server's queue, while queued */
+    uint64_t queued_at_ms;        /* loop time it was queued */
+    bool queued;
+    bool has_slot; /* counted in the server's served connections */
     uvh_conn_write_cb write_cb;
     uint64_t id;
     const char *close_reason; /* static string, logged when the connection ends */
@@ -68,11 +74,19 @@ struct uvh_conn {
     enum uvh_conn_state state;
     bool reading;
     bool close_after; /* close once the current response is written */
-    char peer[56];    /* "IP:PORT" of the client */
+    bool linger;      /* input may be left unread: drain it before closing (no RST) */
+    uv_shutdown_t shutdown_req;
+    char peer[56]; /* "IP:PORT" of the client */
 };
 
-/* Takes a freshly accepted client: starts reading and the request timer. */
+/* Serves a client: starts reading and the request timer. */
 void uvh_conn_start(struct uvh_conn *c);
+
+/* Parks a client that has no slot yet: nothing is read; the request timer bounds the wait. */
+void uvh_conn_queue(struct uvh_conn *c);
+
+/* Answers a client that will not be served (503 with Retry-After) and closes it. */
+void uvh_conn_reject(struct uvh_conn *c, enum uvh_status st);
 
 /* Closes the connection (idempotent); it is freed once every handle has closed and no handler
  * is running. */

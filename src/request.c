@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+static bool is_tchar(char c);
+
 struct known_header {
     struct uvh_slice name;
     enum uvh_hdr id;
@@ -97,13 +99,16 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
     return check_head_size(p, r);
 }
 
-/* RFC 9112 section 5.1: no whitespace between a field name and its colon. */
+/* RFC 9110 section 5.1: a field name is a token, so no whitespace inside it or before its
+ * colon (RFC 9112 section 5.1). */
 static int on_header_field_complete(llhttp_t *p)
 {
     struct uvh_request *r = p->data;
-    if (r->field.len == 0 || r->field.ptr[r->field.len - 1] == ' ' ||
-        r->field.ptr[r->field.len - 1] == '\t')
-        return fail(p, r, UVH_STATUS_BAD_REQUEST, "whitespace before colon");
+    if (r->field.len == 0)
+        return fail(p, r, UVH_STATUS_BAD_REQUEST, "empty field name");
+    for (size_t i = 0; i < r->field.len; i++)
+        if (!is_tchar(r->field.ptr[i]))
+            return fail(p, r, UVH_STATUS_BAD_REQUEST, "invalid field name");
     return 0;
 }
 
@@ -225,8 +230,10 @@ enum uvh_status uvh_request_error_status(const llhttp_t *parser, const struct uv
     case HPE_INVALID_VERSION: {
         /* "HTTP/x.y" with digits is a well-formed version we do not speak. */
         const char *v = r->version.ptr;
-        if (v && r->version.len == 3 && v[0] >= '0' && v[0] <= '9' && v[1] == '.' && v[2] >= '0' &&
-            v[2] <= '9')
+        bool digits = v && r->version.len == 3 && v[0] >= '0' && v[0] <= '9' && v[1] == '.' &&
+                      v[2] >= '0' && v[2] <= '9';
+        /* 1.0 and 1.1 are spoken: a failure after them is broken syntax. */
+        if (digits && !(v[0] == '1' && (v[2] == '0' || v[2] == '1')))
             return UVH_STATUS_HTTP_VERSION_NOT_SUPPORTED;
         return UVH_STATUS_BAD_REQUEST;
     }

@@ -32,10 +32,34 @@ static const struct route *find_route(struct uvh_slice path)
     return NULL;
 }
 
+static bool method_allowed(const struct route *r, uint8_t method)
+{
+    switch (method) {
+    case HTTP_GET:
+    case HTTP_HEAD:
+        return r->get != NULL;
+    case HTTP_POST:
+        return r->post != NULL;
+    case HTTP_OPTIONS:
+        return true;
+    default:
+        return false;
+    }
+}
+
 enum uvh_status uvh_router_head(struct uvh_conn *c)
 {
     const struct route *r = find_route(c->x->req.path);
-    if (r && r->post_head && llhttp_get_method(&c->parser) == HTTP_POST)
+    uint8_t method = llhttp_get_method(&c->parser);
+
+    if (!r)
+        return UVH_STATUS_OK;
+    /* Known before the body: refuse now, so an Expect: 100-continue client never sends it. */
+    if (!method_allowed(r, method)) {
+        uvh_response_add(&c->x->res, "Allow", "%s", r->allow);
+        return UVH_STATUS_METHOD_NOT_ALLOWED;
+    }
+    if (method == HTTP_POST && r->post_head)
         return r->post_head(c);
     return UVH_STATUS_OK;
 }

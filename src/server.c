@@ -2,7 +2,11 @@
  * the pool of exchanges. It accepts and stops; everything about one connection is conn.c's. */
 #include "server.h"
 
+#include <assert.h>
 #include <signal.h>
+#ifndef _WIN32
+#include <sys/resource.h>
+#endif
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -53,6 +57,91 @@ void uvh_server_exchange_put(struct uvh_server *s, struct uvh_exchange *x)
     s->n_free_exchanges++;
 }
 
+/* ---- threadpool load ---- */
+
+void uvh_server_job_start(struct uvh_server *s)
+{
+    unsigned width = s->cfg->threads;
+    if (s->jobs >= width && !s->pool_saturated) {
+        s->pool_saturated = true;
+        uvh_log(UVH_LOG_INFO, "Thread pool status: %u/%u active", width, width);
+        uvh_log(UVH_LOG_WARN, "Warning: Thread pool saturated, queuing work");
+    }
+    s->jobs++;
+    uvh_log(UVH_LOG_DEBUG, "Thread pool status: %u/%u active", s->jobs < width ? s->jobs : width,
+            width);
+}
+
+void uvh_server_job_end(struct uvh_server *s)
+{
+    unsigned width = s->cfg->threads;
+    s->jobs--;
+    uvh_log(UVH_LOG_DEBUG, "Thread pool status: %u/%u active", s->jobs < width ? s->jobs : width,
+            width);
+    if (s->pool_saturated && s->jobs < width) {
+        s->pool_saturated = false;
+        uvh_log(UVH_LOG_INFO, "Thread pool status: %u/%u active (no longer saturated)", s->jobs,
+                width);
+    }
+}
+
+/* ---- admission: a slot per served connection, a FIFO queue for the rest ---- */
+
+static void queue_push(struct uvh_server *s, struct uvh_conn *c)
+{
+    c->queued = true;
+    c->queued_at_ms = uv_now(&s->loop);
+    c->qnext = NULL;
+    if (s->queue_tail)
+        s->queue_tail->qnext = c;
+    else
+        s->queue_head = c;
+    s->queue_tail = c;
+    s->n_queued++;
+}
+
+void uvh_server_unqueue(struct uvh_server *s, struct uvh_conn *c)
+{
+    struct uvh_conn **pp = &s->queue_head, *prev = NULL;
+    if (!c->queued)
+        return;
+    while (*pp && *pp != c) {
+        prev = *pp;
+        pp = &(*pp)->qnext;
+    }
+    if (*pp) {
+        *pp = c->qnext;
+        if (s->queue_tail == c)
+            s->queue_tail = prev;
+        s->n_queued--;
+    }
+    c->queued = false;
+}
+
+static void serve(struct uvh_server *s, struct uvh_conn *c)
+{
+    c->has_slot = true;
+    s->n_active++;
+    uvh_conn_start(c);
+}
+
+/* A slot freed: the oldest queued connection takes it. */
+static void serve_next(struct uvh_server *s)
+{
+    struct uvh_conn *c = s->queue_head;
+    if (!c || s->stopping || s->n_active >= s->max_active)
+        return;
+    uvh_server_unqueue(s, c);
+    uvh_clog(UVH_LOG_INFO, c->id, "Connection dequeued, serving %s after %llu ms", c->peer,
+             (unsigned long long)(uv_now(&s->loop) - c->queued_at_ms));
+    serve(s, c);
+}
+
+static void on_shutdown_timer_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
 void uvh_server_conn_free(struct uvh_server *s, struct uvh_conn *c)
 {
     if (c->prev)
@@ -62,7 +151,15 @@ void uvh_server_conn_free(struct uvh_server *s, struct uvh_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     s->n_conns--;
+    uvh_server_unqueue(s, c);
+    if (c->has_slot)
+        s->n_active--;
     free(c);
+    serve_next(s);
+    if (s->stopping && s->n_conns == 0 && s->shutdown_timer_on) {
+        s->shutdown_timer_on = false;
+        uv_close((uv_handle_t *)&s->shutdown_timer, on_shutdown_timer_closed);
+    }
 }
 
 static void format_peer(const struct sockaddr_storage *ss, char *out, size_t cap)
@@ -94,6 +191,8 @@ static void conn_begin(struct uvh_server *s, struct uvh_conn *c)
     c->server = s;
     c->refs = 2; /* stream and timer */
     c->id = ++s->next_conn_id;
+    c->io.handle.data = c;
+    c->timer.data = c;
     llhttp_init(&c->parser, HTTP_REQUEST, &uvh_request_settings);
     c->next = s->conns;
     if (s->conns)
@@ -101,7 +200,19 @@ static void conn_begin(struct uvh_server *s, struct uvh_conn *c)
     s->conns = c;
     s->n_conns++;
     uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s", c->peer);
-    uvh_conn_start(c);
+    if (s->n_active < s->max_active) {
+        serve(s, c);
+    } else if (s->n_queued < s->cfg->queue_size) {
+        queue_push(s, c);
+        uvh_clog(UVH_LOG_WARN, c->id,
+                 "Warning: connection limit reached, queuing connection from %s (%llu/%u)", c->peer,
+                 (unsigned long long)s->n_queued, s->cfg->queue_size);
+        uvh_conn_queue(c);
+    } else {
+        uvh_clog(UVH_LOG_WARN, c->id, "Warning: connection queue full, rejecting %s with 503",
+                 c->peer);
+        uvh_conn_reject(c, UVH_STATUS_SERVICE_UNAVAILABLE);
+    }
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -111,7 +222,13 @@ static void on_connection(uv_stream_t *listener, int status)
     int len = sizeof(ss);
 
     if (status < 0) {
-        uvh_log_uv(UVH_LOG_ERROR, status, "accept failed");
+        /* Out of descriptors: libuv accepts and drops the pending connections with a reserved
+         * descriptor, so this neither spins nor stops; say so at most once a second. */
+        uint64_t now = uv_now(&s->loop);
+        if (now - s->emfile_logged_ms >= 1000 || s->emfile_logged_ms == 0) {
+            s->emfile_logged_ms = now;
+            uvh_log_uv(UVH_LOG_ERROR, status, "accept failed");
+        }
         return;
     }
     struct uvh_conn *c = calloc(1, sizeof(*c));
@@ -152,6 +269,8 @@ int uvh_server_open_pipe(struct uvh_server *s, uv_file fd)
     return 0;
 }
 
+static void on_shutdown_timeout(uv_timer_t *t);
+
 static void begin_stop(struct uvh_server *s)
 {
     if (s->stopping)
@@ -163,12 +282,35 @@ static void begin_stop(struct uvh_server *s)
     if (s->listening)
         uv_close((uv_handle_t *)&s->listener, NULL);
     uv_close((uv_handle_t *)&s->stop_async, NULL);
-    /* Connections without a request being answered go now; busy ones close after their
-     * response, since keep-alive is off from here on. */
+    /* Queued connections are told 503; connections without a request being answered go now;
+     * busy ones close after their response, since keep-alive is off from here on. */
+    while (s->queue_head) {
+        struct uvh_conn *c = s->queue_head;
+        uvh_server_unqueue(s, c);
+        uvh_conn_reject(c, UVH_STATUS_SERVICE_UNAVAILABLE);
+    }
     for (struct uvh_conn *c = s->conns, *next; c; c = next) {
         next = c->next;
         if (c->state == UVH_CONN_IDLE || c->state == UVH_CONN_READ_HEAD)
             uvh_conn_close(c, "server shutting down");
+    }
+    if (s->n_conns > 0) {
+        uv_timer_init(&s->loop, &s->shutdown_timer);
+        s->shutdown_timer.data = s;
+        s->shutdown_timer_on = true;
+        uv_timer_start(&s->shutdown_timer, on_shutdown_timeout,
+                       (uint64_t)s->cfg->shutdown_timeout_s * 1000, 0);
+    }
+}
+
+static void on_shutdown_timeout(uv_timer_t *t)
+{
+    struct uvh_server *s = t->data;
+    uvh_log(UVH_LOG_WARN, "Shutdown timeout: closing %llu connection%s still busy",
+            (unsigned long long)s->n_conns, s->n_conns == 1 ? "" : "s");
+    for (struct uvh_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        uvh_conn_close(c, "shutdown timeout");
     }
 }
 
@@ -301,6 +443,23 @@ static int bind_listener(struct uvh_server *s, const struct uvh_config *cfg)
     return 0;
 }
 
+/* Every connection, queued ones too, holds a descriptor; keep some for files, the listener
+ * and the loop's own. */
+static size_t effective_max_connections(const struct uvh_config *cfg)
+{
+    size_t max = cfg->max_connections;
+#ifndef _WIN32
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        size_t reserve = 32 + (size_t)cfg->queue_size + (size_t)cfg->threads;
+        size_t room = rl.rlim_cur > reserve ? (size_t)rl.rlim_cur - reserve : 1;
+        if (room < max)
+            max = room;
+    }
+#endif
+    return max;
+}
+
 static void close_walk_cb(uv_handle_t *h, void *arg)
 {
     (void)arg;
@@ -373,9 +532,15 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
     uvh_log(UVH_LOG_INFO, "Document root: %s", s->root);
     uvh_log(UVH_LOG_INFO, "Thread pool size: %u", cfg->threads);
     uvh_log(UVH_LOG_INFO, "Thread pool status: 0/%u active", cfg->threads);
+    s->max_active = effective_max_connections(cfg);
     uvh_log(UVH_LOG_INFO,
             "Limits: keep-alive timeout %u s, %u requests per connection, request timeout %u s",
             cfg->keep_alive_timeout_s, cfg->max_requests, cfg->request_timeout_s);
+    uvh_log(UVH_LOG_INFO,
+            "Connections: at most %llu served at once%s, %u queued, body limit %u bytes",
+            (unsigned long long)s->max_active,
+            s->max_active < cfg->max_connections ? " (capped by the descriptor limit)" : "",
+            cfg->queue_size, cfg->max_body);
     for (size_t i = 0; i < s->hosts.n; i++)
         uvh_log(UVH_LOG_DEBUG, "Accepting Host %s:%u%s", s->hosts.rules[i].name,
                 s->hosts.rules[i].port, s->hosts.rules[i].bare_ok ? " (and without a port)" : "");
@@ -405,6 +570,7 @@ int uvh_server_run(struct uvh_server *s)
     int rc = uv_loop_close(&s->loop);
     if (rc != 0)
         uvh_log_uv(UVH_LOG_ERROR, rc, "event loop did not close cleanly");
+    assert(rc == 0 && "a handle was left open");
     uvh_log(UVH_LOG_INFO, "Server stopped");
     uvh_log_flush();
     return rc;

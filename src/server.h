@@ -35,6 +35,15 @@ struct uvh_server {
     char root[UVH_PATH_MAX]; /* real path of the document root, no trailing slash */
     struct uvh_conn *conns;  /* live connections */
     size_t n_conns;
+    size_t n_active;   /* connections holding a slot (being served) */
+    size_t max_active; /* --max-connections, capped by the descriptor limit */
+    struct uvh_conn *queue_head, *queue_tail; /* waiting for a slot, oldest first */
+    size_t n_queued;
+    uv_timer_t shutdown_timer; /* bounds a graceful stop */
+    bool shutdown_timer_on;
+    uint64_t emfile_logged_ms; /* accept ran out of descriptors: last log, at most 1/s */
+    unsigned jobs;             /* threadpool jobs in flight */
+    bool pool_saturated;
     struct uvh_exchange *free_exchanges;
     size_t n_free_exchanges;
     uint64_t next_conn_id;
@@ -69,6 +78,14 @@ struct uvh_exchange *uvh_server_exchange_get(struct uvh_server *s);
 
 /* Returns an exchange to the free list. */
 void uvh_server_exchange_put(struct uvh_server *s, struct uvh_exchange *x);
+
+/* Counts a threadpool job: call before submitting it, and uvh_server_job_end first thing in
+ * its callback. Logs the pool's load (debug) and saturation (info/warn). */
+void uvh_server_job_start(struct uvh_server *s);
+void uvh_server_job_end(struct uvh_server *s);
+
+/* A queued connection waited too long: takes it out of the queue (it is then answered 503). */
+void uvh_server_unqueue(struct uvh_server *s, struct uvh_conn *c);
 
 /* Unlinks and frees a connection whose handles have all closed. */
 void uvh_server_conn_free(struct uvh_server *s, struct uvh_conn *c);
