@@ -286,14 +286,15 @@ static void log_access(struct uvh_conn *c)
     uvh_clog(UVH_LOG_DEBUG, c->id, "Response: %d %s (%llu bytes transferred)", res->status,
              uvh_status_reason(res->status), (unsigned long long)res->bytes_sent);
     uvh_clog(UVH_LOG_DEBUG, c->id, "Connection: %s", res->keep_alive ? "keep-alive" : "close");
-    uvh_clog(UVH_LOG_INFO, c->id,
-             "%s \"%.*s %s HTTP/%.*s\" host %s -> %d %s, %s, %llu bytes, %s, %.2f ms", c->peer,
-             (int)(req->method.len > 16 ? 16 : req->method.len),
-             req->method.ptr ? req->method.ptr : "-", req->target.ptr ? target : "-",
-             (int)(req->version.len > 8 ? 8 : req->version.len),
-             req->version.ptr ? req->version.ptr : "", x->host_verdict, res->status,
-             uvh_status_reason(res->status), served, (unsigned long long)res->bytes_sent,
-             res->keep_alive ? "keep-alive" : "close", ms);
+    char line[600] = "-"; /* the request line, or "-" when none was read */
+    if (req->method.ptr)
+        snprintf(line, sizeof(line), "\"%.*s %s HTTP/%.*s\"",
+                 (int)(req->method.len > 16 ? 16 : req->method.len), req->method.ptr,
+                 req->target.ptr ? target : "-", (int)(req->version.len > 8 ? 8 : req->version.len),
+                 req->version.ptr ? req->version.ptr : "");
+    uvh_clog(UVH_LOG_INFO, c->id, "%s %s host %s -> %d %s, %s, %llu bytes, %s, %.2f ms", c->peer,
+             line, x->host_verdict, res->status, uvh_status_reason(res->status), served,
+             (unsigned long long)res->bytes_sent, res->keep_alive ? "keep-alive" : "close", ms);
 }
 
 /* Begins answering: reading stops until the response is written (backpressure and ordering

@@ -80,6 +80,7 @@ static void finish(struct uvh_conn *c, enum after_close what, enum uvh_status st
 static void on_closed(uv_fs_t *req)
 {
     struct uvh_conn *c = conn_of(req);
+    uvh_server_job_end(c->server);
     struct uvh_static_file *f = &c->x->file;
     enum uvh_status st = f->after_close;
     uv_fs_req_cleanup(req);
@@ -98,8 +99,12 @@ static void close_then(struct uvh_conn *c, enum uvh_status st)
     struct uvh_exchange *x = c->x;
     x->file.after_close = st;
     x->fs.data = c;
-    if (x->file.fd >= 0 && uv_fs_close(&c->server->loop, &x->fs, x->file.fd, on_closed) == 0)
-        return;
+    if (x->file.fd >= 0) {
+        uvh_server_job_start(c->server);
+        if (uv_fs_close(&c->server->loop, &x->fs, x->file.fd, on_closed) == 0)
+            return;
+        uvh_server_job_end(c->server);
+    }
     x->file.fd = -1;
     finish(c,
            st == UVH_STATUS_NONE ? AFTER_DONE
@@ -130,6 +135,7 @@ static void on_chunk_written(struct uvh_conn *c, int status)
 static void on_read_done(uv_fs_t *req)
 {
     struct uvh_conn *c = conn_of(req);
+    uvh_server_job_end(c->server);
     struct uvh_exchange *x = c->x;
     struct uvh_static_file *f = &x->file;
     ssize_t n = req->result;
@@ -180,8 +186,10 @@ static void read_next(struct uvh_conn *c)
     uv_buf_t b = uv_buf_init(base + f->chunk_len, (unsigned)want);
 
     x->fs.data = c;
+    uvh_server_job_start(c->server);
     int rc = uv_fs_read(&c->server->loop, &x->fs, f->fd, &b, 1, (int64_t)f->offset, on_read_done);
     if (rc < 0) {
+        uvh_server_job_end(c->server);
         uvh_clog(UVH_LOG_ERROR, c->id, "cannot read %s: %s", f->path, uv_strerror(rc));
         if (x->res.head_len == 0) {
             close_then(c, UVH_STATUS_INTERNAL_SERVER_ERROR);
@@ -375,6 +383,7 @@ static void open_work(uv_work_t *w)
 static void on_opened(uv_work_t *w, int status)
 {
     struct uvh_static_file *f = w->data;
+    uvh_server_job_end(f->conn->server);
     struct uvh_exchange *x = container_of(f, struct uvh_exchange, file);
     struct uvh_conn *c = f->conn;
     const uv_stat_t *st = &f->st;
@@ -454,7 +463,10 @@ enum uvh_status uvh_static_handle(struct uvh_conn *c)
     f->conn = c;
     f->server = s;
     f->work.data = f;
-    if (uv_queue_work(&s->loop, &f->work, open_work, on_opened) != 0)
+    uvh_server_job_start(s);
+    if (uv_queue_work(&s->loop, &f->work, open_work, on_opened) != 0) {
+        uvh_server_job_end(s);
         return UVH_STATUS_INTERNAL_SERVER_ERROR;
+    }
     return UVH_STATUS_NONE;
 }

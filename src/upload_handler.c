@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <stddef.h>
+
 #include <jansson.h>
 #include <uv.h>
 
@@ -22,7 +24,8 @@
 #define TMP_SUFFIX ".tmp"
 
 struct uvh_upload {
-    struct uvh_conn *conn; /* valid until released */
+    struct uvh_conn *conn;     /* valid until released */
+    struct uvh_server *server; /* counts our threadpool jobs; outlives every upload */
     uv_loop_t *loop;
     uv_fs_t fs;     /* the one file-system request in flight on the loop side */
     uv_work_t work; /* the finish job */
@@ -48,10 +51,59 @@ struct uvh_upload {
 static uv_once_t validate_once = UV_ONCE_INIT;
 static uv_mutex_t validate_mutex; /* one file-backed validation at a time: bounds memory */
 
+/* While a threadpool thread validates a large body, jansson allocates from this arena of big
+ * blocks, which are mapped, never reused from malloc's heaps, and unmapped at once afterwards:
+ * the tree of a large document would otherwise stay in that thread's malloc arena for good.
+ * Frees inside the arena are no-ops. Outside a validation jansson uses malloc/free. */
+#define ARENA_BLOCK (1024 * 1024)
+struct arena_block {
+    struct arena_block *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+static _Thread_local struct arena_block *arena;
+static _Thread_local bool arena_on;
+
+static void *json_alloc(size_t n)
+{
+    if (!arena_on)
+        return malloc(n);
+    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    if (!arena || arena->used + n > arena->cap) {
+        size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        struct arena_block *b = malloc(sizeof(*b) + cap);
+        if (!b)
+            return NULL;
+        b->next = arena;
+        b->used = 0;
+        b->cap = cap;
+        arena = b;
+    }
+    void *p = (char *)arena->data + arena->used;
+    arena->used += n;
+    return p;
+}
+
+static void json_release(void *p)
+{
+    if (!arena_on)
+        free(p);
+}
+
+static void arena_drop(void)
+{
+    while (arena) {
+        struct arena_block *b = arena;
+        arena = b->next;
+        free(b);
+    }
+}
+
 static void validate_init(void)
 {
     if (uv_mutex_init(&validate_mutex) != 0)
         abort();
+    json_set_alloc_funcs(json_alloc, json_release);
 }
 
 /* "application/json", any case, parameters allowed (RFC 9110 section 8.3.1). */
@@ -72,6 +124,7 @@ static void upload_free(struct uvh_upload *u)
 static void on_discard_unlinked(uv_fs_t *req)
 {
     struct uvh_upload *u = req->data;
+    uvh_server_job_end(u->server);
     uv_fs_req_cleanup(req);
     upload_free(u);
 }
@@ -79,14 +132,21 @@ static void on_discard_unlinked(uv_fs_t *req)
 static void discard_unlink(struct uvh_upload *u)
 {
     u->fs.data = u;
-    if (!u->tmp_exists || uv_fs_unlink(u->loop, &u->fs, u->tmp_path, on_discard_unlinked) != 0)
-        upload_free(u);
-    u->tmp_exists = false;
+    if (u->tmp_exists) {
+        uvh_server_job_start(u->server);
+        if (uv_fs_unlink(u->loop, &u->fs, u->tmp_path, on_discard_unlinked) == 0) {
+            u->tmp_exists = false;
+            return;
+        }
+        uvh_server_job_end(u->server);
+    }
+    upload_free(u);
 }
 
 static void on_discard_closed(uv_fs_t *req)
 {
     struct uvh_upload *u = req->data;
+    uvh_server_job_end(u->server);
     uv_fs_req_cleanup(req);
     u->fd = -1;
     discard_unlink(u);
@@ -96,8 +156,12 @@ static void on_discard_closed(uv_fs_t *req)
 static void discard(struct uvh_upload *u)
 {
     u->fs.data = u;
-    if (u->fd >= 0 && uv_fs_close(u->loop, &u->fs, u->fd, on_discard_closed) == 0)
-        return;
+    if (u->fd >= 0) {
+        uvh_server_job_start(u->server);
+        if (uv_fs_close(u->loop, &u->fs, u->fd, on_discard_closed) == 0)
+            return;
+        uvh_server_job_end(u->server);
+    }
     u->fd = -1;
     discard_unlink(u);
 }
@@ -149,6 +213,7 @@ static void flush_done(struct uvh_upload *u)
 static void on_written(uv_fs_t *req)
 {
     struct uvh_upload *u = req->data;
+    uvh_server_job_end(u->server);
     ssize_t n = req->result;
     uv_fs_req_cleanup(req);
     if (n < 0 && !u->io_error)
@@ -171,8 +236,10 @@ static void write_buf(struct uvh_upload *u)
 {
     uv_buf_t b = uv_buf_init(u->buf, (unsigned)u->buf_len);
     u->fs.data = u;
+    uvh_server_job_start(u->server);
     int rc = uv_fs_write(u->loop, &u->fs, u->fd, &b, 1, (int64_t)u->written, on_written);
     if (rc < 0) {
+        uvh_server_job_end(u->server);
         u->io_error = rc;
         u->buf_len = 0;
         flush_done(u);
@@ -182,6 +249,7 @@ static void write_buf(struct uvh_upload *u)
 static void on_tmp_opened(uv_fs_t *req)
 {
     struct uvh_upload *u = req->data;
+    uvh_server_job_end(u->server);
     int rc = (int)req->result;
     uv_fs_req_cleanup(req);
     if (rc >= 0) {
@@ -207,9 +275,11 @@ static void flush(struct uvh_upload *u)
         return;
     }
     /* The temporary file starts with a dot: never served, and swept at start-up. */
+    uvh_server_job_start(u->server);
     int rc = uv_fs_open(u->loop, &u->fs, u->tmp_path, UV_FS_O_RDWR | UV_FS_O_CREAT | UV_FS_O_EXCL,
                         0644, on_tmp_opened);
     if (rc < 0) {
+        uvh_server_job_end(u->server);
         u->io_error = rc;
         u->buf_len = 0;
         flush_done(u);
@@ -250,11 +320,13 @@ enum uvh_status uvh_upload_begin(struct uvh_conn *c)
                  c->peer, (unsigned long long)c->parser.content_length, s->cfg->max_body);
         return UVH_STATUS_CONTENT_TOO_LARGE;
     }
+    uv_once(&validate_once, validate_init);
     struct uvh_upload *u = malloc(sizeof(*u));
     if (!u)
         return UVH_STATUS_SERVICE_UNAVAILABLE;
     memset(u, 0, offsetof(struct uvh_upload, buf));
     u->conn = c;
+    u->server = c->server;
     u->loop = &c->server->loop;
     u->fd = -1;
     u->max_body = s->cfg->max_body;
@@ -321,20 +393,24 @@ static int validate(struct uvh_upload *u)
 
     if (u->fd < 0) {
         root = json_loadb(u->buf, u->buf_len, flags, &e);
+        json_decref(root);
     } else {
+        /* One large validation at a time bounds the memory trees take. */
         struct file_reader fr = {u->fd, 0};
-        uv_once(&validate_once, validate_init);
         uv_mutex_lock(&validate_mutex);
+        arena_on = true;
         root = json_load_callback(read_chunk, &fr, flags, &e);
+        json_decref(root);
+        arena_on = false;
+        arena_drop();
         uv_mutex_unlock(&validate_mutex);
     }
-    if (!root) {
+    if (!root) { /* only the pointer's NULL-ness is used after the decref */
         u->result = UVH_STATUS_BAD_REQUEST;
         snprintf(u->message, sizeof(u->message), "Invalid JSON: %s at line %d, column %d", e.text,
                  e.line, e.column);
         return -1;
     }
-    json_decref(root);
     return 0;
 }
 
@@ -453,6 +529,7 @@ static void reply_json_error(struct uvh_response *res, enum uvh_status st, const
 static void on_finished(uv_work_t *w, int status)
 {
     struct uvh_upload *u = w->data;
+    uvh_server_job_end(u->server);
     struct uvh_conn *c = u->conn;
     struct uvh_response *res = &c->x->res;
 
@@ -491,7 +568,9 @@ static void start_finish(struct uvh_upload *u)
     struct uvh_conn *c = u->conn;
     u->busy = true;
     u->work.data = u;
+    uvh_server_job_start(u->server);
     if (uv_queue_work(u->loop, &u->work, finish_work, on_finished) != 0) {
+        uvh_server_job_end(u->server);
         u->busy = false;
         uvh_conn_respond_error(c, UVH_STATUS_INTERNAL_SERVER_ERROR);
     }
