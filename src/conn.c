@@ -461,10 +461,12 @@ static bool on_head(struct uvh_conn *c)
         (p->flags & F_CONTENT_LENGTH) && p->content_length > UVH_REQUEST_BODY_MAX)
         st = UVH_STATUS_CONTENT_TOO_LARGE;
     x->head_status = st;
-    /* A refused body is read and dropped so the connection stays usable, unless the client
-     * waits for 100 Continue (it has not sent it: answer now) or it is too large to drop. */
-    if (st == UVH_STATUS_OK || !has_body ||
-        (!x->req.hdr[UVH_HDR_EXPECT].ptr && st != UVH_STATUS_CONTENT_TOO_LARGE))
+    /* A refused body of known, small size is read and dropped so the connection stays usable;
+     * one the client has not sent yet (Expect: 100-continue), or that is chunked or too large
+     * to drop, is not waited for: answer now and close. */
+    bool droppable = st != UVH_STATUS_CONTENT_TOO_LARGE && !(p->flags & F_CHUNKED) &&
+                     p->content_length <= UVH_REQUEST_BODY_MAX && !x->req.hdr[UVH_HDR_EXPECT].ptr;
+    if (st == UVH_STATUS_OK || !has_body || droppable)
         return true;
     fail_request(c, st, "refused before its body");
     return false;

@@ -506,7 +506,7 @@ Test(malformed, chunked_body_over_cap_413, .timeout = 30)
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
     th_sendf(&ts, fd,
-             "POST /index.html HTTP/1.1\r\nHost: {HOST}\r\nTransfer-Encoding: chunked\r\n\r\n");
+             "GET /index.html HTTP/1.1\r\nHost: {HOST}\r\nTransfer-Encoding: chunked\r\n\r\n");
     int n = snprintf(chunk, 16, "%x\r\n", CHUNK);
     memset(chunk + n, 'c', CHUNK);
     memcpy(chunk + n + CHUNK, "\r\n", 2);
