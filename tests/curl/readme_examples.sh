@@ -125,6 +125,37 @@ EXPECT["curl -s -o /dev/null -w '%{http_code} %{size_download}\n' -H 'Range: byt
 stdout-is|200 377'
 EXPECT["curl -s -o /dev/null -w '%{http_code}\n' -X GET --data-binary @a.png http://127.0.0.1:8080/"]='status|413
 stdout-is|413'
+# Uploads (README "Uploads"): the stored file's name is random, so the second example reads it
+# from the reply the first one saved.
+EXPECT["curl -i -H 'Content-Type: application/json' --data-binary '{\"name\": \"example\", \"values\": [1, 2, 3]}' http://127.0.0.1:8080/upload"]='status|201
+header|Content-Type: application/json
+header~|Location: /uploads/upload_[0-9]{8}_[0-9]{6}_[0-9a-f]{6}\.json$
+stdout-has|HTTP/1.1 201 Created
+stdout-has|{"status": "success", "message": "File created successfully", "filepath": "/uploads/upload_'
+EXPECT["curl -s -H 'Content-Type: application/json' --data-binary '[1, 2, 3]' -o reply.json http://127.0.0.1:8080/upload"]='status|201
+header~|Location: /uploads/upload_[0-9]{8}_[0-9]{6}_[0-9a-f]{6}\.json$'
+EXPECT["curl -s \"http://127.0.0.1:8080\$(sed -n 's/.*\"filepath\": \"\\([^\"]*\\)\".*/\\1/p' reply.json)\""]='status|200
+header|Content-Type: application/json
+header|Content-Length: 9
+stdout-is|[1, 2, 3]'
+EXPECT["curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary '{\"chunked\": true}' http://127.0.0.1:8080/upload"]='status|201
+stdout-is|201'
+EXPECT["curl -v -H 'Content-Type: application/json' -H 'Expect: 100-continue' --data-binary '{\"big\": false}' http://127.0.0.1:8080/upload"]='status|201
+stderr-has|> Expect: 100-continue
+stderr-has|< HTTP/1.1 100 Continue
+stderr-has|< HTTP/1.1 201 Created
+stdout-has|"status": "success"'
+EXPECT["curl -i -H 'Content-Type: application/json' --data-binary '{\"a\": 1,}' http://127.0.0.1:8080/upload"]='status|400
+header|Content-Type: application/json
+header|Connection: close
+stdout-has|{"status":"error","message":"Invalid JSON: string or '"'"'}'"'"' expected near '"'"'}'"'"' at line 1, column 9"}'
+EXPECT["curl -i -H 'Content-Type: text/plain' --data-binary 'hello' http://127.0.0.1:8080/upload"]='status|415
+stdout-has|HTTP/1.1 415 Unsupported Media Type'
+EXPECT["head -c 11000000 /dev/zero | curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' --data-binary @- http://127.0.0.1:8080/upload"]='stdout-is|413'
+EXPECT["curl -i http://127.0.0.1:8080/upload"]='status|405
+header|Allow: POST, OPTIONS'
+EXPECT["curl -i -X OPTIONS http://127.0.0.1:8080/upload"]='status|204
+header|Allow: POST, OPTIONS'
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/uvhttpd-readme.XXXXXX")
 SERVER_PID=
