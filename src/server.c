@@ -409,6 +409,12 @@ static int resolve_root(struct uvh_server *s, const char *root)
     uv_fs_req_cleanup(&req);
     if (rc < 0 && rc != UV_EEXIST)
         uvh_log_uv(UVH_LOG_WARN, rc, "Cannot create %s", uploads);
+    if (rc == UV_EEXIST) {
+        rc = uv_fs_stat(NULL, &req, uploads, NULL);
+        if (rc == 0 && (req.statbuf.st_mode & S_IFMT) != S_IFDIR)
+            uvh_log(UVH_LOG_WARN, "%s is not a directory: uploads will fail with 500", uploads);
+        uv_fs_req_cleanup(&req);
+    }
     uvh_upload_sweep(uploads);
     return 0;
 }
