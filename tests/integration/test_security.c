@@ -632,7 +632,7 @@ static void symlink_fixture(void)
     char dir[4096], sentinel[4200], path[8800];
 
     if (th_external())
-        cr_skip_test("symlink fixtures need their own server (and wine has no symlinks)");
+        cr_skip_test("needs its own server settings (symlink fixtures; wine has no symlinks)");
     make_sentinel(sentinel, sizeof(sentinel));
     outside_dir(dir, sizeof(dir));
     snprintf(sym_root, sizeof(sym_root), "%s/sec-root-XXXXXX", dir);
