@@ -127,14 +127,12 @@ bool uvh_conn_closing(const struct uvh_conn *c)
 
 void uvh_conn_start(struct uvh_conn *c)
 {
-    c->close_reason = "unknown";
     set_state(c, UVH_CONN_READ_HEAD);
     start_reading(c);
 }
 
 void uvh_conn_queue(struct uvh_conn *c)
 {
-    c->close_reason = "unknown";
     set_state(c, UVH_CONN_QUEUED);
 }
 
@@ -504,16 +502,15 @@ void uvh_conn_response_done(struct uvh_conn *c)
         maybe_free(c);
         return;
     }
-    /* A response that went out as keep-alive before a stop began still ends the connection. */
     if (c->linger) {
         linger(c);
         return;
     }
+    /* A response that went out as keep-alive before a stop began still ends the connection. */
     if (c->close_after || c->server->stopping) {
         uvh_conn_close(c, c->server->stopping ? "server shutting down"
-                          : c->close_reason && strcmp(c->close_reason, "unknown") != 0
-                              ? c->close_reason
-                              : "Connection: close");
+                          : c->close_reason   ? c->close_reason
+                                              : "Connection: close");
         return;
     }
     release_upload(x);
