@@ -309,7 +309,7 @@ static void begin_response(struct uvh_conn *c)
 
 void uvh_conn_reject(struct uvh_conn *c, enum uvh_status st)
 {
-    c->close_reason = "server full";
+    c->close_reason = c->server->stopping ? "server shutting down" : "server full";
     c->x = c->x ? c->x : uvh_server_exchange_get(c->server);
     if (!c->x) {
         uvh_conn_close(c, "out of memory");

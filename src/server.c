@@ -21,6 +21,7 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define FREE_EXCHANGES_MAX 64
+#define REFUSING_MAX 16 /* connections being answered 503 at once, beyond slots and queue */
 
 int uvh_server_set_threadpool_size(unsigned n)
 {
@@ -63,9 +64,16 @@ void uvh_server_job_start(struct uvh_server *s)
 {
     unsigned width = s->cfg->threads;
     if (s->jobs >= width && !s->pool_saturated) {
+        /* Under steady load the pool flips in and out of saturation many times a second:
+         * report it at most once a second. */
+        uint64_t now = uv_now(&s->loop);
         s->pool_saturated = true;
-        uvh_log(UVH_LOG_INFO, "Thread pool status: %u/%u active", width, width);
-        uvh_log(UVH_LOG_WARN, "Warning: Thread pool saturated, queuing work");
+        if (now - s->pool_logged_ms >= 1000 || s->pool_logged_ms == 0) {
+            s->pool_logged_ms = now;
+            uvh_log(UVH_LOG_INFO, "Thread pool status: %u/%u active", width, width);
+            uvh_log(UVH_LOG_WARN, "Warning: Thread pool saturated, queuing work");
+            s->pool_reported = true;
+        }
     }
     s->jobs++;
     uvh_log(UVH_LOG_DEBUG, "Thread pool status: %u/%u active", s->jobs < width ? s->jobs : width,
@@ -80,8 +88,10 @@ void uvh_server_job_end(struct uvh_server *s)
             width);
     if (s->pool_saturated && s->jobs < width) {
         s->pool_saturated = false;
-        uvh_log(UVH_LOG_INFO, "Thread pool status: %u/%u active (no longer saturated)", s->jobs,
-                width);
+        if (s->pool_reported)
+            uvh_log(UVH_LOG_INFO, "Thread pool status: %u/%u active (no longer saturated)", s->jobs,
+                    width);
+        s->pool_reported = false;
     }
 }
 
@@ -200,6 +210,20 @@ static void conn_begin(struct uvh_server *s, struct uvh_conn *c)
     s->conns = c;
     s->n_conns++;
     uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s", c->peer);
+    /* Every connection holds a descriptor, even one being told 503: past the slots, the queue
+     * and a few being refused, drop it at once rather than run out of descriptors. */
+    if (s->n_conns > s->max_active + s->cfg->queue_size + REFUSING_MAX) {
+        uint64_t now = uv_now(&s->loop);
+        if (now - s->overflow_logged_ms >= 1000 || s->overflow_logged_ms == 0) {
+            s->overflow_logged_ms = now;
+            uvh_clog(UVH_LOG_WARN, c->id,
+                     "Warning: out of connection slots, dropping %s (%llu open; at most 1 such "
+                     "line a second)",
+                     c->peer, (unsigned long long)s->n_conns);
+        }
+        uvh_conn_close(c, "dropped: no slot, queue full");
+        return;
+    }
     if (s->n_active < s->max_active) {
         serve(s, c);
     } else if (s->n_queued < s->cfg->queue_size) {
@@ -457,7 +481,7 @@ static size_t effective_max_connections(const struct uvh_config *cfg)
 #ifndef _WIN32
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        size_t reserve = 32 + (size_t)cfg->queue_size + (size_t)cfg->threads;
+        size_t reserve = 32 + REFUSING_MAX + (size_t)cfg->queue_size + (size_t)cfg->threads;
         size_t room = rl.rlim_cur > reserve ? (size_t)rl.rlim_cur - reserve : 1;
         if (room < max)
             max = room;
@@ -574,6 +598,10 @@ int uvh_server_run(struct uvh_server *s)
     uv_walk(&s->loop, close_walk_cb, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&s->loop);
+    /* Serving is over and libuv has restored the default actions: a late Ctrl+C or SIGTERM
+     * must not kill a process that is exiting cleanly. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
     if (rc != 0)
         uvh_log_uv(UVH_LOG_ERROR, rc, "event loop did not close cleanly");
     assert(rc == 0 && "a handle was left open");

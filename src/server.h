@@ -41,8 +41,11 @@ struct uvh_server {
     size_t n_queued;
     uv_timer_t shutdown_timer; /* bounds a graceful stop */
     bool shutdown_timer_on;
-    uint64_t emfile_logged_ms; /* accept ran out of descriptors: last log, at most 1/s */
-    unsigned jobs;             /* threadpool jobs in flight */
+    uint64_t emfile_logged_ms;   /* accept ran out of descriptors: last log, at most 1/s */
+    uint64_t overflow_logged_ms; /* a connection dropped for want of a slot: last log */
+    uint64_t pool_logged_ms;     /* saturation last reported */
+    bool pool_reported;          /* this saturation episode was reported */
+    unsigned jobs;               /* threadpool jobs in flight */
     bool pool_saturated;
     struct uvh_exchange *free_exchanges;
     size_t n_free_exchanges;
