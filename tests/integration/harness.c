@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -13,7 +14,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -41,8 +44,7 @@ void th_start(struct th_server *ts, void (*tweak)(struct uvh_config *cfg))
 
     if (th_external()) {
         if (tweak)
-            cr_skip_test("needs its own server settings; the suite runs against %s",
-                         getenv("UVHTTPD_TEST_URL"));
+            th_skip_if_external(NULL);
         const char *url = getenv("UVHTTPD_TEST_URL");
         cr_assert(sscanf(url, "http://%63[^:]:%d", ts->host, &ts->port) == 2,
                   "UVHTTPD_TEST_URL must look like http://127.0.0.1:PORT");
@@ -289,4 +291,228 @@ char *th_read_file(const struct th_server *ts, const char *rel, size_t *len)
     buf[*len] = '\0';
     fclose(f);
     return buf;
+}
+
+/* ---- shared test helpers ---- */
+
+void th_skip_if_external(const char *why)
+{
+    if (!th_external())
+        return;
+    if (why)
+        cr_skip_test("needs its own server settings (%s); the suite runs against %s", why,
+                     getenv("UVHTTPD_TEST_URL"));
+    cr_skip_test("needs its own server settings; the suite runs against %s",
+                 getenv("UVHTTPD_TEST_URL"));
+}
+
+double th_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+void th_sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
+}
+
+bool th_readable(int fd, int timeout_ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, timeout_ms) == 1;
+}
+
+void th_close_reset(int fd)
+{
+    struct linger lg = {1, 0};
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    close(fd);
+}
+
+void th_expect_header_for(const struct th_response *r, const char *name, const char *want,
+                          const char *what)
+{
+    const char *sep = what ? ": " : "";
+    char v[1024];
+    if (!what)
+        what = "";
+    if (!th_header(r, name, v, sizeof(v)))
+        cr_expect_fail("%s%sheader %s missing; head:\n%s", what, sep, name, r->head);
+    else
+        cr_expect_str_eq(v, want, "%s%sheader %s: got \"%s\", want \"%s\"", what, sep, name, v,
+                         want);
+}
+
+void th_expect_header(const struct th_response *r, const char *name, const char *want)
+{
+    th_expect_header_for(r, name, want, NULL);
+}
+
+void th_expect_no_header(const struct th_response *r, const char *name)
+{
+    char v[1024];
+    cr_expect_null(th_header(r, name, v, sizeof(v)), "unexpected header %s: %s", name, v);
+}
+
+void th_expect_body_is_file_for(const struct th_server *ts, const struct th_response *r,
+                                const char *rel, const char *what)
+{
+    const char *sep = what ? ": " : "";
+    size_t len = 0;
+    char *want = th_read_file(ts, rel, &len);
+    if (!what)
+        what = "";
+    cr_assert_not_null(want, "%s%scannot read %s under %s", what, sep, rel, ts->root);
+    cr_expect_eq(r->body_len, len, "%s%s%s: body is %zu bytes, file is %zu", what, sep, rel,
+                 r->body_len, len);
+    cr_expect(r->body_len == len && memcmp(r->body, want, len) == 0, "%s%s%s: body differs", what,
+              sep, rel);
+    free(want);
+}
+
+void th_expect_body_is_file(const struct th_server *ts, const struct th_response *r,
+                            const char *rel)
+{
+    th_expect_body_is_file_for(ts, r, rel, NULL);
+}
+
+void th_read_status(int fd, struct th_response *r, bool head_request, int status, const char *what)
+{
+    cr_assert_eq(th_read_response(fd, r, head_request), 0, "%s: no complete response", what);
+    cr_assert_eq(r->status, status, "%s: status %d, want %d; head:\n%s\nbody: %.300s", what,
+                 r->status, status, r->head, r->body);
+}
+
+void th_expect_file_response(const struct th_server *ts, int fd, const char *rel, const char *what)
+{
+    struct th_response r;
+    th_read_status(fd, &r, false, 200, what);
+    th_expect_body_is_file(ts, &r, rel);
+    th_response_free(&r);
+}
+
+void th_send_get(const struct th_server *ts, int fd, const char *path)
+{
+    th_sendf(ts, fd, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", path);
+}
+
+void th_get(const struct th_server *ts, struct th_response *r, const char *path, int status)
+{
+    cr_assert_eq(th_request(ts, r, false, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", path), 0,
+                 "no complete response to GET %s", path);
+    if (status)
+        cr_assert_eq(r->status, status, "GET %s: status %d, want %d; head:\n%s", path, r->status,
+                     status, r->head);
+}
+
+void th_expect_usable(const struct th_server *ts, int fd, const char *rel, const char *what)
+{
+    struct th_response r;
+    th_sendf(ts, fd, "GET /%s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", rel);
+    cr_assert_eq(th_read_response(fd, &r, false), 0, "%s: connection unusable", what);
+    cr_expect_eq(r.status, 200, "%s: next request got %d; head:\n%s", what, r.status, r.head);
+    th_expect_body_is_file(ts, &r, rel);
+    th_response_free(&r);
+}
+
+void th_expect_closing(int fd, struct th_response *r, const char *what)
+{
+    int status = r->status;
+    th_expect_header_for(r, "Connection", "close", what);
+    th_response_free(r);
+    cr_expect(th_wait_closed(fd, 2000), "%s: connection not closed after %d", what, status);
+    close(fd);
+}
+
+struct body_sender {
+    int fd;
+    const char *body;
+    size_t len;
+    size_t sent;
+};
+
+static void send_body(void *arg)
+{
+    struct body_sender *b = arg;
+    while (b->sent < b->len) {
+        size_t n = b->len - b->sent < 16384 ? b->len - b->sent : 16384;
+        ssize_t w = send(b->fd, b->body + b->sent, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* the server answered and closed */
+        b->sent += (size_t)w;
+    }
+}
+
+int th_read_response_while_sending(int fd, struct th_response *r, const void *body, size_t len,
+                                   size_t *sent)
+{
+    struct body_sender b = {fd, body, len, 0};
+    uv_thread_t t;
+    cr_assert_eq(uv_thread_create(&t, send_body, &b), 0);
+    int rc = th_read_response(fd, r, false);
+    uv_thread_join(&t);
+    *sent = b.sent;
+    return rc;
+}
+
+char *th_many_fields(int n, const char *value)
+{
+    size_t cap = (size_t)n * (strlen(value) + 16) + 1, o = 0;
+    char *s = malloc(cap);
+    cr_assert_not_null(s);
+    for (int i = 0; i < n; i++)
+        o += (size_t)snprintf(s + o, cap - o, "X-%d: %s\r\n", i, value);
+    s[o] = '\0';
+    return s;
+}
+
+void th_write_file(const char *dir, const char *rel, const char *content)
+{
+    char path[8400];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
+    fputs(content, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void th_remove_tree(const char *path)
+{
+    struct stat st;
+    if (path[0] && lstat(path, &st) == 0)
+        nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *th_shown(const char *data, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 8 < cap; i++) {
+        unsigned char c = (unsigned char)data[i];
+        if (c == '\r')
+            o += (size_t)snprintf(out + o, cap - o, "\\r");
+        else if (c == '\n')
+            o += (size_t)snprintf(out + o, cap - o, "\\n");
+        else if (c < 0x20 || c >= 0x7f || c == '\\')
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+    }
+    if (o + 8 >= cap)
+        o += (size_t)snprintf(out + o, cap - o, "...");
+    out[o] = '\0';
+    return out;
 }

@@ -65,4 +65,76 @@ bool th_wait_closed(int fd, int timeout_ms);
 /* Reads a file under the served root; malloc'd, NULL if missing. */
 char *th_read_file(const struct th_server *ts, const char *rel, size_t *len);
 
+/* ---- shared test helpers: checks and requests the test files have in common ---- */
+
+/* Skips the test, with "needs its own server settings" (and why, when not NULL), when the suite
+ * runs against an external server. */
+void th_skip_if_external(const char *why);
+
+/* Milliseconds on the monotonic clock. */
+double th_now_ms(void);
+
+/* Sleeps ms milliseconds, resuming after signals. */
+void th_sleep_ms(long ms);
+
+/* Waits up to timeout_ms for fd to become readable; true when a byte (or EOF) is there. */
+bool th_readable(int fd, int timeout_ms);
+
+/* Closes fd with a TCP reset (SO_LINGER 0) instead of a FIN. */
+void th_close_reset(int fd);
+
+/* Expects the header to be present with exactly this value. */
+void th_expect_header(const struct th_response *r, const char *name, const char *want);
+
+/* th_expect_header with `what` (which request this is) leading its failure messages. */
+void th_expect_header_for(const struct th_response *r, const char *name, const char *want,
+                          const char *what);
+
+/* Expects the header to be absent. */
+void th_expect_no_header(const struct th_response *r, const char *name);
+
+/* Expects the body to be byte-identical to the file rel under the served root. */
+void th_expect_body_is_file(const struct th_server *ts, const struct th_response *r,
+                            const char *rel);
+
+/* th_expect_body_is_file with `what` leading its failure messages. */
+void th_expect_body_is_file_for(const struct th_server *ts, const struct th_response *r,
+                                const char *rel, const char *what);
+
+/* Reads one response on fd, asserting that it arrives complete and has this status. */
+void th_read_status(int fd, struct th_response *r, bool head_request, int status, const char *what);
+
+/* Reads one response on fd, asserting a 200, and expects the bytes of the file rel. */
+void th_expect_file_response(const struct th_server *ts, int fd, const char *rel, const char *what);
+
+/* Sends "GET path" (HTTP/1.1, with Host) on an open connection. */
+void th_send_get(const struct th_server *ts, int fd, const char *path);
+
+/* GET path on a new connection; asserts a complete response and, unless status is 0, its status. */
+void th_get(const struct th_server *ts, struct th_response *r, const char *path, int status);
+
+/* GET /rel on an open connection must answer with the file: the connection is still usable. */
+void th_expect_usable(const struct th_server *ts, int fd, const char *rel, const char *what);
+
+/* Expects r to say "Connection: close" and the server to close fd within 2 s; frees r, closes fd.
+ */
+void th_expect_closing(int fd, struct th_response *r, const char *what);
+
+/* Sends len bytes of body from a thread (until the server stops taking them) while reading one
+ * response; returns th_read_response's result and the bytes sent in *sent. */
+int th_read_response_while_sending(int fd, struct th_response *r, const void *body, size_t len,
+                                   size_t *sent);
+
+/* n header lines "X-<i>: value\r\n" in one malloc'd string. */
+char *th_many_fields(int n, const char *value);
+
+/* Writes a file dir/rel holding content, asserting that it was written. */
+void th_write_file(const char *dir, const char *rel, const char *content);
+
+/* Removes a file or directory tree (symlinks themselves, not their targets); absent is fine. */
+void th_remove_tree(const char *path);
+
+/* Bytes for a failure message, control bytes escaped, cut at about cap bytes; returns out. */
+const char *th_shown(const char *data, size_t len, char *out, size_t cap);
+
 #endif

@@ -2,12 +2,10 @@
  * handling, request limits, timeouts, OPTIONS/405 and clients that leave mid-response. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -15,64 +13,6 @@
 #include "harness.h"
 
 #define ALLOW "GET, HEAD, OPTIONS"
-
-static void expect_header(const struct th_response *r, const char *name, const char *want)
-{
-    char v[1024];
-    if (!th_header(r, name, v, sizeof(v)))
-        cr_expect_fail("header %s missing; head:\n%s", name, r->head);
-    else
-        cr_expect_str_eq(v, want, "header %s: got \"%s\", want \"%s\"", name, v, want);
-}
-
-static void expect_no_header(const struct th_response *r, const char *name)
-{
-    char v[1024];
-    cr_expect_null(th_header(r, name, v, sizeof(v)), "unexpected header %s: %s", name, v);
-}
-
-static void expect_body_is_file(const struct th_server *ts, const struct th_response *r,
-                                const char *rel)
-{
-    size_t len = 0;
-    char *want = th_read_file(ts, rel, &len);
-    cr_assert_not_null(want, "cannot read %s under %s", rel, ts->root);
-    cr_expect_eq(r->body_len, len, "%s: body is %zu bytes, file is %zu", rel, r->body_len, len);
-    cr_expect(r->body_len == len && memcmp(r->body, want, len) == 0, "%s: body differs", rel);
-    free(want);
-}
-
-/* Reads one response that must arrive, with this status. */
-static void read_status(int fd, struct th_response *r, bool head, int status, const char *what)
-{
-    cr_assert_eq(th_read_response(fd, r, head), 0, "%s: no complete response", what);
-    cr_assert_eq(r->status, status, "%s: status %d, want %d; head:\n%s", what, r->status, status,
-                 r->head);
-}
-
-/* GET /sample.txt on an open connection must succeed: the connection is still usable. */
-static void expect_usable(const struct th_server *ts, int fd, const char *after)
-{
-    struct th_response r;
-    th_sendf(ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    read_status(fd, &r, false, 200, after);
-    expect_body_is_file(ts, &r, "sample.txt");
-    th_response_free(&r);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
 
 Test(conn, keep_alive_countdown, .timeout = 30)
 {
@@ -85,12 +25,12 @@ Test(conn, keep_alive_countdown, .timeout = 30)
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
     for (int i = 0; i < 3; i++) {
-        th_sendf(&ts, fd, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", paths[i]);
-        read_status(fd, &r, false, 200, paths[i]);
-        expect_body_is_file(&ts, &r, files[i]);
-        expect_header(&r, "Connection", "keep-alive");
+        th_send_get(&ts, fd, paths[i]);
+        th_read_status(fd, &r, false, 200, paths[i]);
+        th_expect_body_is_file(&ts, &r, files[i]);
+        th_expect_header(&r, "Connection", "keep-alive");
         snprintf(want, sizeof(want), "timeout=30, max=%d", 99 - i);
-        expect_header(&r, "Keep-Alive", want);
+        th_expect_header(&r, "Keep-Alive", want);
         th_response_free(&r);
     }
     close(fd);
@@ -110,27 +50,27 @@ Test(conn, pipelining_one_send, .timeout = 30)
              "GET /missing.html HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
              "OPTIONS * HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
              "GET /notes.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    read_status(fd, &r, false, 200, "1st pipelined (GET /sample.txt)");
-    expect_body_is_file(&ts, &r, "sample.txt");
-    expect_header(&r, "Keep-Alive", "timeout=30, max=99");
+    th_read_status(fd, &r, false, 200, "1st pipelined (GET /sample.txt)");
+    th_expect_body_is_file(&ts, &r, "sample.txt");
+    th_expect_header(&r, "Keep-Alive", "timeout=30, max=99");
     th_response_free(&r);
 
-    read_status(fd, &r, true, 200, "2nd pipelined (HEAD /about.html)");
-    expect_header(&r, "Content-Type", "text/html; charset=utf-8");
-    expect_header(&r, "Keep-Alive", "timeout=30, max=98");
+    th_read_status(fd, &r, true, 200, "2nd pipelined (HEAD /about.html)");
+    th_expect_header(&r, "Content-Type", "text/html; charset=utf-8");
+    th_expect_header(&r, "Keep-Alive", "timeout=30, max=98");
     th_response_free(&r);
 
-    read_status(fd, &r, false, 404, "3rd pipelined (GET /missing.html)");
+    th_read_status(fd, &r, false, 404, "3rd pipelined (GET /missing.html)");
     cr_expect_not_null(strstr(r.body, "404 Not Found"));
     th_response_free(&r);
 
-    read_status(fd, &r, false, 204, "4th pipelined (OPTIONS *)");
-    expect_header(&r, "Allow", ALLOW);
+    th_read_status(fd, &r, false, 204, "4th pipelined (OPTIONS *)");
+    th_expect_header(&r, "Allow", ALLOW);
     th_response_free(&r);
 
-    read_status(fd, &r, false, 200, "5th pipelined (GET /notes.txt)");
-    expect_body_is_file(&ts, &r, "notes.txt");
-    expect_header(&r, "Keep-Alive", "timeout=30, max=95");
+    th_read_status(fd, &r, false, 200, "5th pipelined (GET /notes.txt)");
+    th_expect_body_is_file(&ts, &r, "notes.txt");
+    th_expect_header(&r, "Keep-Alive", "timeout=30, max=95");
     th_response_free(&r);
 
     /* Nothing more: the server is idle, not closed. */
@@ -142,32 +82,23 @@ Test(conn, pipelining_one_send, .timeout = 30)
 Test(conn, pipelining_split_second_request, .timeout = 30)
 {
     struct th_server ts;
-    struct th_response r;
 
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
     th_sendf(&ts, fd,
              "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
              "GET /notes.txt HTTP/1.1\r\nHo");
-    sleep_ms(100);
+    th_sleep_ms(100);
     th_sendf(&ts, fd, "st: {HOST}\r\n\r\n");
-    read_status(fd, &r, false, 200, "first");
-    expect_body_is_file(&ts, &r, "sample.txt");
-    th_response_free(&r);
-    read_status(fd, &r, false, 200, "split second");
-    expect_body_is_file(&ts, &r, "notes.txt");
-    th_response_free(&r);
+    th_expect_file_response(&ts, fd, "sample.txt", "first");
+    th_expect_file_response(&ts, fd, "notes.txt", "split second");
 
     /* Split inside the request line too, and a third request after a pause. */
     th_sendf(&ts, fd, "GET /index.html HTTP/1.1\r\nHost: {HOST}\r\n\r\nGET /ab");
-    sleep_ms(50);
+    th_sleep_ms(50);
     th_sendf(&ts, fd, "out.html HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    read_status(fd, &r, false, 200, "third");
-    expect_body_is_file(&ts, &r, "index.html");
-    th_response_free(&r);
-    read_status(fd, &r, false, 200, "fourth");
-    expect_body_is_file(&ts, &r, "about.html");
-    th_response_free(&r);
+    th_expect_file_response(&ts, fd, "index.html", "third");
+    th_expect_file_response(&ts, fd, "about.html", "fourth");
     close(fd);
     th_stop(&ts);
 }
@@ -180,13 +111,10 @@ Test(conn, connection_close, .timeout = 30)
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
     th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n");
-    read_status(fd, &r, false, 200, "Connection: close");
-    expect_body_is_file(&ts, &r, "sample.txt");
-    expect_header(&r, "Connection", "close");
-    expect_no_header(&r, "Keep-Alive");
-    th_response_free(&r);
-    cr_expect(th_wait_closed(fd, 2000), "server did not close after Connection: close");
-    close(fd);
+    th_read_status(fd, &r, false, 200, "Connection: close");
+    th_expect_body_is_file(&ts, &r, "sample.txt");
+    th_expect_no_header(&r, "Keep-Alive");
+    th_expect_closing(fd, &r, "Connection: close");
     th_stop(&ts);
 }
 
@@ -198,12 +126,9 @@ Test(conn, http10_default_close, .timeout = 30)
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
     th_sendf(&ts, fd, "GET /sample.txt HTTP/1.0\r\nHost: {HOST}\r\n\r\n");
-    read_status(fd, &r, false, 200, "HTTP/1.0");
-    expect_body_is_file(&ts, &r, "sample.txt");
-    expect_header(&r, "Connection", "close");
-    th_response_free(&r);
-    cr_expect(th_wait_closed(fd, 2000), "server did not close an HTTP/1.0 connection");
-    close(fd);
+    th_read_status(fd, &r, false, 200, "HTTP/1.0");
+    th_expect_body_is_file(&ts, &r, "sample.txt");
+    th_expect_closing(fd, &r, "HTTP/1.0");
     th_stop(&ts);
 }
 
@@ -215,15 +140,15 @@ Test(conn, http10_keep_alive, .timeout = 30)
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
     th_sendf(&ts, fd, "GET /sample.txt HTTP/1.0\r\nHost: {HOST}\r\nConnection: keep-alive\r\n\r\n");
-    read_status(fd, &r, false, 200, "HTTP/1.0 keep-alive");
-    expect_header(&r, "Connection", "keep-alive");
-    expect_header(&r, "Keep-Alive", "timeout=30, max=99");
+    th_read_status(fd, &r, false, 200, "HTTP/1.0 keep-alive");
+    th_expect_header(&r, "Connection", "keep-alive");
+    th_expect_header(&r, "Keep-Alive", "timeout=30, max=99");
     th_response_free(&r);
     cr_expect_not(th_wait_closed(fd, 200), "HTTP/1.0 keep-alive connection closed");
     th_sendf(&ts, fd, "GET /notes.txt HTTP/1.0\r\nHost: {HOST}\r\nConnection: keep-alive\r\n\r\n");
-    read_status(fd, &r, false, 200, "second HTTP/1.0 keep-alive");
-    expect_body_is_file(&ts, &r, "notes.txt");
-    expect_header(&r, "Connection", "keep-alive");
+    th_read_status(fd, &r, false, 200, "second HTTP/1.0 keep-alive");
+    th_expect_body_is_file(&ts, &r, "notes.txt");
+    th_expect_header(&r, "Connection", "keep-alive");
     th_response_free(&r);
     close(fd);
     th_stop(&ts);
@@ -242,13 +167,13 @@ Test(conn, max_requests, .timeout = 30)
     th_start(&ts, three_requests);
     int fd = th_connect(&ts);
     for (int i = 0; i < 3; i++) {
-        th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-        read_status(fd, &r, false, 200, i == 2 ? "last allowed request" : "request");
+        th_send_get(&ts, fd, "/sample.txt");
+        th_read_status(fd, &r, false, 200, i == 2 ? "last allowed request" : "request");
         if (i == 0)
-            expect_header(&r, "Keep-Alive", "timeout=30, max=2");
+            th_expect_header(&r, "Keep-Alive", "timeout=30, max=2");
         if (i == 1)
-            expect_header(&r, "Keep-Alive", "timeout=30, max=1");
-        expect_header(&r, "Connection", i == 2 ? "close" : "keep-alive");
+            th_expect_header(&r, "Keep-Alive", "timeout=30, max=1");
+        th_expect_header(&r, "Connection", i == 2 ? "close" : "keep-alive");
         th_response_free(&r);
     }
     cr_expect(th_wait_closed(fd, 2000), "server did not close after max requests");
@@ -269,8 +194,8 @@ Test(conn, max_requests_pipelined, .timeout = 30)
              "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
              "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
     for (int i = 0; i < 3; i++) {
-        read_status(fd, &r, false, 200, "pipelined");
-        expect_header(&r, "Connection", i == 2 ? "close" : "keep-alive");
+        th_read_status(fd, &r, false, 200, "pipelined");
+        th_expect_header(&r, "Connection", i == 2 ? "close" : "keep-alive");
         th_response_free(&r);
     }
     /* The 4th request is not answered. */
@@ -292,14 +217,14 @@ Test(conn, idle_timeout, .timeout = 30)
 
     th_start(&ts, short_keep_alive);
     int fd = th_connect(&ts);
-    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    read_status(fd, &r, false, 200, "first");
-    expect_header(&r, "Keep-Alive", "timeout=1, max=99");
+    th_send_get(&ts, fd, "/sample.txt");
+    th_read_status(fd, &r, false, 200, "first");
+    th_expect_header(&r, "Keep-Alive", "timeout=1, max=99");
     th_response_free(&r);
-    double t0 = now_ms();
+    double t0 = th_now_ms();
     cr_expect_not(th_wait_closed(fd, 300), "closed right after the response");
     cr_expect(th_wait_closed(fd, 3000), "idle connection not closed after the keep-alive timeout");
-    double dt = now_ms() - t0;
+    double dt = th_now_ms() - t0;
     cr_expect(dt >= 700 && dt <= 2000, "idle close after %.0f ms, want about 1000", dt);
     close(fd);
     th_stop(&ts);
@@ -314,8 +239,8 @@ Test(conn, idle_timeout_restarts_per_request, .timeout = 30)
     int fd = th_connect(&ts);
     /* Activity every 600 ms keeps a 1 s idle timeout from firing. */
     for (int i = 0; i < 3; i++) {
-        th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-        read_status(fd, &r, false, 200, "request in a slow sequence");
+        th_send_get(&ts, fd, "/sample.txt");
+        th_read_status(fd, &r, false, 200, "request in a slow sequence");
         th_response_free(&r);
         if (i < 2)
             cr_assert_not(th_wait_closed(fd, 600), "closed before the idle timeout");
@@ -337,15 +262,12 @@ Test(conn, request_timeout_partial_head_408, .timeout = 30)
     th_start(&ts, short_request_timeout);
     int fd = th_connect(&ts);
     th_sendf(&ts, fd, "GET / HTTP/1.1\r\nHost: {HOST}\r\n");
-    double t0 = now_ms();
-    read_status(fd, &r, false, 408, "partial head");
-    double dt = now_ms() - t0;
+    double t0 = th_now_ms();
+    th_read_status(fd, &r, false, 408, "partial head");
+    double dt = th_now_ms() - t0;
     cr_expect(dt >= 700 && dt <= 2500, "408 after %.0f ms, want about 1000", dt);
-    expect_header(&r, "Connection", "close");
     cr_expect_not_null(strstr(r.body, "408"));
-    th_response_free(&r);
-    cr_expect(th_wait_closed(fd, 2000), "not closed after 408");
-    close(fd);
+    th_expect_closing(fd, &r, "partial head");
     th_stop(&ts);
 }
 
@@ -358,20 +280,19 @@ Test(conn, request_timeout_trickled_head_408, .timeout = 30)
 
     th_start(&ts, short_request_timeout);
     int fd = th_connect(&ts);
-    double t0 = now_ms();
+    double t0 = th_now_ms();
     size_t i = 0;
-    while (i < sizeof(head) - 1 && now_ms() - t0 < 3000) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 0) == 1)
+    while (i < sizeof(head) - 1 && th_now_ms() - t0 < 3000) {
+        if (th_readable(fd, 0))
             break; /* the server answered */
         ssize_t n = send(fd, head + i, 1, MSG_NOSIGNAL);
         if (n <= 0)
             break;
         i++;
-        sleep_ms(150);
+        th_sleep_ms(150);
     }
-    read_status(fd, &r, false, 408, "trickled head");
-    double dt = now_ms() - t0;
+    th_read_status(fd, &r, false, 408, "trickled head");
+    double dt = th_now_ms() - t0;
     cr_expect(dt <= 2500, "408 after %.0f ms of trickling, want about 1000", dt);
     cr_expect_lt(i, sizeof(head) - 1, "the whole head was accepted byte by byte");
     th_response_free(&r);
@@ -387,10 +308,9 @@ Test(conn, request_timeout_silent_connection, .timeout = 30)
 
     th_start(&ts, short_request_timeout);
     int fd = th_connect(&ts);
-    double t0 = now_ms();
-    struct pollfd p = {fd, POLLIN, 0};
-    cr_assert_eq(poll(&p, 1, 3000), 1, "a silent connection was not closed");
-    double dt = now_ms() - t0;
+    double t0 = th_now_ms();
+    cr_assert(th_readable(fd, 3000), "a silent connection was not closed");
+    double dt = th_now_ms() - t0;
     ssize_t n = recv(fd, &c, 1, 0);
     cr_expect(n == 0 || (n < 0 && errno == ECONNRESET), "bytes sent to a silent client");
     cr_expect(dt >= 700 && dt <= 2500, "closed after %.0f ms, want about 1000", dt);
@@ -405,12 +325,13 @@ Test(conn, request_timeout_between_requests_uses_keep_alive, .timeout = 30)
 
     th_start(&ts, short_request_timeout);
     int fd = th_connect(&ts);
-    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    read_status(fd, &r, false, 200, "first");
+    th_send_get(&ts, fd, "/sample.txt");
+    th_read_status(fd, &r, false, 200, "first");
     th_response_free(&r);
     /* Idle between requests is bounded by the 30 s keep-alive timeout, not the 1 s one. */
     cr_expect_not(th_wait_closed(fd, 1500), "idle connection closed by the request timeout");
-    expect_usable(&ts, fd, "after 1.5 s idle");
+    th_send_get(&ts, fd, "/sample.txt");
+    th_expect_file_response(&ts, fd, "sample.txt", "after 1.5 s idle");
     close(fd);
     th_stop(&ts);
 }
@@ -423,17 +344,18 @@ Test(conn, options, .timeout = 30)
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
     th_sendf(&ts, fd, "OPTIONS /index.html HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    read_status(fd, &r, false, 204, "OPTIONS /index.html");
-    expect_header(&r, "Allow", ALLOW);
-    expect_no_header(&r, "Content-Length");
-    expect_header(&r, "Connection", "keep-alive");
+    th_read_status(fd, &r, false, 204, "OPTIONS /index.html");
+    th_expect_header(&r, "Allow", ALLOW);
+    th_expect_no_header(&r, "Content-Length");
+    th_expect_header(&r, "Connection", "keep-alive");
     th_response_free(&r);
     th_sendf(&ts, fd, "OPTIONS * HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    read_status(fd, &r, false, 204, "OPTIONS *");
-    expect_header(&r, "Allow", ALLOW);
-    expect_no_header(&r, "Content-Length");
+    th_read_status(fd, &r, false, 204, "OPTIONS *");
+    th_expect_header(&r, "Allow", ALLOW);
+    th_expect_no_header(&r, "Content-Length");
     th_response_free(&r);
-    expect_usable(&ts, fd, "after OPTIONS");
+    th_send_get(&ts, fd, "/sample.txt");
+    th_expect_file_response(&ts, fd, "sample.txt", "after OPTIONS");
     close(fd);
     th_stop(&ts);
 }
@@ -456,11 +378,12 @@ Test(conn, method_not_allowed_405, .timeout = 30)
         char what[32];
         snprintf(what, sizeof(what), "%.*s", (int)strcspn(reqs[i], " "), reqs[i]);
         th_sendf(&ts, fd, "%s", reqs[i]);
-        read_status(fd, &r, false, 405, what);
-        expect_header(&r, "Allow", ALLOW);
-        expect_header(&r, "Connection", "keep-alive");
+        th_read_status(fd, &r, false, 405, what);
+        th_expect_header(&r, "Allow", ALLOW);
+        th_expect_header(&r, "Connection", "keep-alive");
         th_response_free(&r);
-        expect_usable(&ts, fd, what);
+        th_send_get(&ts, fd, "/sample.txt");
+        th_expect_file_response(&ts, fd, "sample.txt", what);
     }
     close(fd);
     th_stop(&ts);
@@ -470,11 +393,9 @@ Test(conn, method_not_allowed_405, .timeout = 30)
 static void expect_full_large(const struct th_server *ts)
 {
     struct th_response r;
-    cr_assert_eq(
-        th_request(ts, &r, false, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n"), 0,
-        "no full response after a client went away");
+    th_get(ts, &r, "/large_photo1.png", 0);
     cr_expect_eq(r.status, 200);
-    expect_body_is_file(ts, &r, "large_photo1.png");
+    th_expect_body_is_file(ts, &r, "large_photo1.png");
     th_response_free(&r);
 }
 
@@ -484,7 +405,7 @@ static int partial_download(const struct th_server *ts)
     char buf[4096];
     size_t got = 0;
     int fd = th_connect(ts);
-    th_sendf(ts, fd, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    th_send_get(ts, fd, "/large_photo1.png");
     while (got < 10000) {
         ssize_t n = recv(fd, buf, sizeof(buf), 0);
         cr_assert_gt(n, 0, "download ended after %zu bytes", got);
@@ -515,19 +436,15 @@ Test(conn, client_closes_mid_download, .timeout = 30)
 Test(conn, client_resets_mid_download, .timeout = 30)
 {
     struct th_server ts;
-    struct linger lg = {1, 0};
 
     th_start(&ts, NULL);
-    int fd = partial_download(&ts);
-    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
-    close(fd); /* RST */
+    th_close_reset(partial_download(&ts));
     expect_full_large(&ts);
 
     /* Reset right after sending, before reading anything. */
-    fd = th_connect(&ts);
-    th_sendf(&ts, fd, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
-    close(fd);
+    int fd = th_connect(&ts);
+    th_send_get(&ts, fd, "/large_photo1.png");
+    th_close_reset(fd);
     expect_full_large(&ts);
     th_stop(&ts);
 }
@@ -539,7 +456,7 @@ Test(conn, client_closes_with_pipelined_requests_pending, .timeout = 30)
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
     for (int i = 0; i < 3; i++)
-        th_sendf(&ts, fd, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+        th_send_get(&ts, fd, "/large_photo1.png");
     close(fd);
     expect_full_large(&ts);
     th_stop(&ts);
@@ -548,15 +465,12 @@ Test(conn, client_closes_with_pipelined_requests_pending, .timeout = 30)
 Test(conn, half_close_still_answered, .timeout = 30)
 {
     struct th_server ts;
-    struct th_response r;
 
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
-    th_sendf(&ts, fd, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    th_send_get(&ts, fd, "/large_photo1.png");
     cr_assert_eq(shutdown(fd, SHUT_WR), 0);
-    read_status(fd, &r, false, 200, "after shutdown(SHUT_WR)");
-    expect_body_is_file(&ts, &r, "large_photo1.png");
-    th_response_free(&r);
+    th_expect_file_response(&ts, fd, "large_photo1.png", "after shutdown(SHUT_WR)");
     cr_expect(th_wait_closed(fd, 2000), "no EOF after the response to a half-closed client");
     close(fd);
     th_stop(&ts);
@@ -565,7 +479,6 @@ Test(conn, half_close_still_answered, .timeout = 30)
 Test(conn, half_close_pipelined, .timeout = 30)
 {
     struct th_server ts;
-    struct th_response r;
 
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
@@ -573,12 +486,8 @@ Test(conn, half_close_pipelined, .timeout = 30)
              "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
              "GET /notes.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
     cr_assert_eq(shutdown(fd, SHUT_WR), 0);
-    read_status(fd, &r, false, 200, "first after shutdown");
-    expect_body_is_file(&ts, &r, "sample.txt");
-    th_response_free(&r);
-    read_status(fd, &r, false, 200, "second after shutdown");
-    expect_body_is_file(&ts, &r, "notes.txt");
-    th_response_free(&r);
+    th_expect_file_response(&ts, fd, "sample.txt", "first after shutdown");
+    th_expect_file_response(&ts, fd, "notes.txt", "second after shutdown");
     cr_expect(th_wait_closed(fd, 2000), "no EOF after the responses");
     close(fd);
     th_stop(&ts);
@@ -596,17 +505,11 @@ Test(conn, pipelining_after_large_download, .timeout = 30)
              "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
              "HEAD /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n"
              "GET /notes.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    read_status(fd, &r, false, 200, "large file");
-    expect_body_is_file(&ts, &r, "large_photo1.png");
+    th_expect_file_response(&ts, fd, "large_photo1.png", "large file");
+    th_expect_file_response(&ts, fd, "sample.txt", "after the large file");
+    th_read_status(fd, &r, true, 200, "HEAD of the large file");
     th_response_free(&r);
-    read_status(fd, &r, false, 200, "after the large file");
-    expect_body_is_file(&ts, &r, "sample.txt");
-    th_response_free(&r);
-    read_status(fd, &r, true, 200, "HEAD of the large file");
-    th_response_free(&r);
-    read_status(fd, &r, false, 200, "after HEAD of the large file");
-    expect_body_is_file(&ts, &r, "notes.txt");
-    th_response_free(&r);
+    th_expect_file_response(&ts, fd, "notes.txt", "after HEAD of the large file");
     close(fd);
     th_stop(&ts);
 }
@@ -616,7 +519,6 @@ Test(conn, pipelining_more_than_input_buffer, .timeout = 30)
 {
     enum { N = 60 };
     struct th_server ts;
-    struct th_response r;
     char pad[301];
 
     th_start(&ts, NULL);
@@ -629,9 +531,7 @@ Test(conn, pipelining_more_than_input_buffer, .timeout = 30)
     for (int i = 0; i < N; i++) {
         char what[32];
         snprintf(what, sizeof(what), "pipelined #%d", i + 1);
-        read_status(fd, &r, false, 200, what);
-        expect_body_is_file(&ts, &r, i % 2 ? "notes.txt" : "sample.txt");
-        th_response_free(&r);
+        th_expect_file_response(&ts, fd, i % 2 ? "notes.txt" : "sample.txt", what);
     }
     close(fd);
     th_stop(&ts);
@@ -641,18 +541,15 @@ Test(conn, many_concurrent_connections, .timeout = 30)
 {
     enum { N = 50 };
     struct th_server ts;
-    struct th_response r;
     int fds[N];
 
     th_start(&ts, NULL);
     for (int i = 0; i < N; i++)
         fds[i] = th_connect(&ts);
     for (int i = N - 1; i >= 0; i--)
-        th_sendf(&ts, fds[i], "GET /logo.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+        th_send_get(&ts, fds[i], "/logo.png");
     for (int i = 0; i < N; i++) {
-        read_status(fds[i], &r, false, 200, "one of many connections");
-        expect_body_is_file(&ts, &r, "logo.png");
-        th_response_free(&r);
+        th_expect_file_response(&ts, fds[i], "logo.png", "one of many connections");
     }
     for (int i = 0; i < N; i++)
         close(fds[i]);
@@ -676,7 +573,7 @@ struct reader {
 static void read_rest(void *arg)
 {
     struct reader *rd = arg;
-    sleep_ms(200); /* let the stop arrive while the server still has most of the file to send */
+    th_sleep_ms(200); /* let the stop arrive while the server still has most of the file to send */
     rd->rc = th_read_response(rd->fd, &rd->r, false);
     rd->closed = th_wait_closed(rd->fd, 3000);
 }
@@ -691,18 +588,17 @@ Test(conn, stop_finishes_in_flight_response, .timeout = 30)
     th_start(&ts, stop_tweak);
     int idle = th_connect(&ts);
     rd.fd = th_connect(&ts);
-    th_sendf(&ts, rd.fd, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    struct pollfd p = {rd.fd, POLLIN, 0};
-    cr_assert_eq(poll(&p, 1, 5000), 1, "no response started");
+    th_send_get(&ts, rd.fd, "/large_photo1.png");
+    cr_assert(th_readable(rd.fd, 5000), "no response started");
     cr_assert_eq(uv_thread_create(&t, read_rest, &rd), 0);
-    double t0 = now_ms();
+    double t0 = th_now_ms();
     th_stop(&ts);
-    double dt = now_ms() - t0;
+    double dt = th_now_ms() - t0;
     uv_thread_join(&t);
     cr_expect_lt(dt, 2000, "stop took %.0f ms: a connection stayed open after its response", dt);
     cr_expect_eq(rd.rc, 0, "the response in flight was cut off at stop");
     cr_expect_eq(rd.r.status, 200);
-    expect_body_is_file(&ts, &rd.r, "large_photo1.png");
+    th_expect_body_is_file(&ts, &rd.r, "large_photo1.png");
     cr_expect(rd.closed, "connection not closed after stop");
     cr_expect(th_wait_closed(idle, 1000), "idle connection not closed by stop");
     th_response_free(&rd.r);

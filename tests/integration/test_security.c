@@ -5,15 +5,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -31,37 +28,9 @@ static const char *const leak_markers[] = {OUTSIDE_MARKER, "root:x:0:0", "[fonts
 
 /* ---- small helpers ---- */
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
-}
-
 static bool contains(const char *hay, size_t len, const char *needle)
 {
     return hay && memmem(hay, len, needle, strlen(needle)) != NULL;
-}
-
-/* The request bytes for a failure message, control bytes escaped, cut at about cap bytes. */
-static const char *shown(const char *data, size_t len, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len && o + 8 < cap; i++) {
-        unsigned char c = (unsigned char)data[i];
-        if (c == '\r')
-            o += (size_t)snprintf(out + o, cap - o, "\\r");
-        else if (c == '\n')
-            o += (size_t)snprintf(out + o, cap - o, "\\n");
-        else if (c < 0x20 || c >= 0x7f || c == '\\')
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-        else
-            out[o++] = (char)c;
-    }
-    if (o + 8 >= cap)
-        o += (size_t)snprintf(out + o, cap - o, "...");
-    out[o] = '\0';
-    return out;
 }
 
 /* Copies tmpl, replacing {HOST} (host:port), {PORT} and {NUL} (a zero byte); malloc'd. */
@@ -159,17 +128,6 @@ static void expect_clean(const struct th_response *r, const char *no_echo, const
                   r->head, r->body);
 }
 
-static void expect_body_is_file(const struct th_server *ts, const struct th_response *r,
-                                const char *rel, const char *what)
-{
-    size_t len = 0;
-    char *want = th_read_file(ts, rel, &len);
-    cr_assert_not_null(want, "cannot read %s under %s", rel, ts->root);
-    cr_expect(r->body_len == len && memcmp(r->body, want, len) == 0,
-              "%s: body is not %s (%zu bytes, file %zu)", what, rel, r->body_len, len);
-    free(want);
-}
-
 /* ---- the table ---- */
 
 enum after { OPEN, CLOSED };
@@ -219,20 +177,17 @@ static char *gen_long_target(void)
     return s;
 }
 
-/* n fields "X-<i>: value\r\n" in a request. */
+/* n fields "X-<i>: vvv...\r\n" (value_len bytes of 'v') in a request. */
 static char *gen_fields(int n, size_t value_len)
 {
-    size_t cap = (size_t)n * (value_len + 16) + 128, o = 0;
-    char *s = malloc(cap);
-    cr_assert_not_null(s);
-    o += (size_t)snprintf(s, cap, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n");
-    for (int i = 0; i < n; i++) {
-        o += (size_t)snprintf(s + o, cap - o, "X-%d: ", i);
-        memset(s + o, 'v', value_len);
-        o += value_len;
-        o += (size_t)snprintf(s + o, cap - o, "\r\n");
-    }
-    snprintf(s + o, cap - o, "\r\n");
+    char *value = malloc(value_len + 1), *s = NULL;
+    cr_assert_not_null(value);
+    memset(value, 'v', value_len);
+    value[value_len] = '\0';
+    char *fields = th_many_fields(n, value);
+    cr_assert(asprintf(&s, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n%s\r\n", fields) >= 0);
+    free(fields);
+    free(value);
     return s;
 }
 
@@ -522,7 +477,7 @@ ParameterizedTest(size_t *index, security, hostile, .timeout = 30)
     char *tmpl = row->req ? NULL : row->gen();
     char *req = expand(&ts, row->req ? row->req : tmpl, &len);
     free(tmpl);
-    shown(req, len, req_shown, sizeof(req_shown));
+    th_shown(req, len, req_shown, sizeof(req_shown));
 
     int fd = th_connect(&ts);
     send_tolerant(fd, req, len);
@@ -553,7 +508,7 @@ ParameterizedTest(size_t *index, security, hostile, .timeout = 30)
                   "request \"%s\"",
                   row->name, req_shown);
     } else {
-        th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+        th_send_get(&ts, fd, "/sample.txt");
         cr_assert_eq(th_read_response(fd, &r, false), 0,
                      "[%s] connection unusable after the expected responses; request \"%s\"",
                      row->name, req_shown);
@@ -562,7 +517,7 @@ ParameterizedTest(size_t *index, security, hostile, .timeout = 30)
                      "\"%s\"; head:\n%s",
                      row->name, r.status, req_shown, r.head);
         if (r.status == 200)
-            expect_body_is_file(&ts, &r, "sample.txt", row->name);
+            th_expect_body_is_file_for(&ts, &r, "sample.txt", row->name);
         th_response_free(&r);
     }
     close(fd);
@@ -579,16 +534,6 @@ Test(security, table_is_large_enough, .timeout = 30)
 static char sym_root[4200];     /* temporary document root with links in it */
 static char sym_sibling[4300];  /* "<sym_root>-evil": shares the root's name as a prefix */
 static char sym_rootlink[4300]; /* a symlink naming sym_root */
-
-static void write_file(const char *dir, const char *rel, const char *content)
-{
-    char path[8400];
-    snprintf(path, sizeof(path), "%s/%s", dir, rel);
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
-    fputs(content, f);
-    cr_assert_eq(fclose(f), 0);
-}
 
 static void copy_from_root(const char *rel)
 {
@@ -613,43 +558,28 @@ static void link_in_root(const char *target, const char *name)
     cr_assert_eq(symlink(target, path), 0, "symlink %s -> %s: %s", path, target, strerror(errno));
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (path[0] && lstat(path, &st) == 0)
-        nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void symlink_fixture(void)
 {
     char dir[4096], sentinel[4200], path[8800];
 
-    if (th_external())
-        cr_skip_test("needs its own server settings (symlink fixtures; wine has no symlinks)");
+    th_skip_if_external("symlink fixtures; wine has no symlinks");
     make_sentinel(sentinel, sizeof(sentinel));
     outside_dir(dir, sizeof(dir));
     snprintf(sym_root, sizeof(sym_root), "%s/sec-root-XXXXXX", dir);
     cr_assert_not_null(mkdtemp(sym_root), "mkdtemp: %s", strerror(errno));
     snprintf(sym_sibling, sizeof(sym_sibling), "%s-evil", sym_root);
     cr_assert_eq(mkdir(sym_sibling, 0755), 0);
-    write_file(sym_sibling, "secret.txt", "sibling: " OUTSIDE_MARKER "\n");
+    th_write_file(sym_sibling, "secret.txt", "sibling: " OUTSIDE_MARKER "\n");
 
     copy_from_root("sample.txt");
     copy_from_root("notes.txt");
-    write_file(sym_root, ".dotfile.txt", "a dotfile: UVH-DOTFILE-SECRET\n");
+    th_write_file(sym_root, ".dotfile.txt", "a dotfile: UVH-DOTFILE-SECRET\n");
     snprintf(path, sizeof(path), "%s/sub", sym_root);
     cr_assert_eq(mkdir(path, 0755), 0);
-    write_file(path, "inner.txt", "inner file\n");
+    th_write_file(path, "inner.txt", "inner file\n");
     snprintf(path, sizeof(path), "%s/.private", sym_root);
     cr_assert_eq(mkdir(path, 0755), 0);
-    write_file(path, "x.txt", "private: UVH-DOTFILE-SECRET\n");
+    th_write_file(path, "x.txt", "private: UVH-DOTFILE-SECRET\n");
 
     link_in_root(sentinel, "secret.txt");               /* absolute, to a file outside */
     link_in_root("../" OUTSIDE_NAME, "secret-rel.txt"); /* relative, to the same file */
@@ -678,8 +608,8 @@ static void symlink_fixture(void)
 
 static void symlink_cleanup(void)
 {
-    remove_tree(sym_root);
-    remove_tree(sym_sibling);
+    th_remove_tree(sym_root);
+    th_remove_tree(sym_sibling);
     if (sym_rootlink[0])
         unlink(sym_rootlink);
 }
@@ -729,13 +659,13 @@ static void check_links(const struct th_server *ts)
         const struct link_case *lc = &link_cases[i];
         char what[128];
         snprintf(what, sizeof(what), "[GET %s]", lc->path);
-        th_sendf(ts, fd, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", lc->path);
+        th_send_get(ts, fd, lc->path);
         cr_assert_eq(th_read_response(fd, &r, false), 0, "%s no response", what);
         cr_expect_eq(r.status, lc->status, "%s status %d, want %d; head:\n%s", what, r.status,
                      lc->status, r.head);
         expect_clean(&r, "UVH-DOTFILE-SECRET", what);
         if (lc->file && r.status == 200)
-            expect_body_is_file(ts, &r, lc->file, what);
+            th_expect_body_is_file_for(ts, &r, lc->file, what);
         th_response_free(&r);
     }
     close(fd);
@@ -784,19 +714,18 @@ Test(security, slow_headers_408, .timeout = 30)
                         "abcdefghijklmnopqrstuvwxyz0123456789\r\n\r\n",
                         &len);
     int fd = th_connect(&ts);
-    double t0 = now_ms();
+    double t0 = th_now_ms();
     while (sent < len) {
         ssize_t n = send(fd, head + sent, 1, MSG_NOSIGNAL);
         if (n <= 0)
             break;
         sent++;
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 200) == 1)
+        if (th_readable(fd, 200))
             break; /* the server answered (or closed) */
     }
     free(head);
     int rc = th_read_response(fd, &r, false);
-    double dt = now_ms() - t0;
+    double dt = th_now_ms() - t0;
     cr_expect_lt(sent, len, "the whole head was accepted one byte every 200 ms (%.0f ms)", dt);
     cr_expect(dt <= 1800, "the server answered %.0f ms after the first byte, want about 1000", dt);
     if (rc == 0) {

@@ -16,38 +16,10 @@
 #define OCTET "application/octet-stream"
 #define HTML "text/html; charset=utf-8"
 
-/* Asserts a header is present with exactly this value. */
-static void expect_header(const struct th_response *r, const char *name, const char *want)
-{
-    char v[1024];
-    if (!th_header(r, name, v, sizeof(v)))
-        cr_expect_fail("header %s missing; head:\n%s", name, r->head);
-    else
-        cr_expect_str_eq(v, want, "header %s: got \"%s\", want \"%s\"", name, v, want);
-}
-
-static void expect_no_header(const struct th_response *r, const char *name)
-{
-    char v[1024];
-    cr_expect_null(th_header(r, name, v, sizeof(v)), "unexpected header %s: %s", name, v);
-}
-
 /* Copies a header that must be present. */
 static void need_header(const struct th_response *r, const char *name, char *out, size_t cap)
 {
     cr_assert_not_null(th_header(r, name, out, cap), "header %s missing; head:\n%s", name, r->head);
-}
-
-/* Asserts the body equals the file under the root. */
-static void expect_body_is_file(const struct th_server *ts, const struct th_response *r,
-                                const char *rel)
-{
-    size_t len = 0;
-    char *want = th_read_file(ts, rel, &len);
-    cr_assert_not_null(want, "cannot read %s under %s", rel, ts->root);
-    cr_expect_eq(r->body_len, len, "%s: body is %zu bytes, file is %zu", rel, r->body_len, len);
-    cr_expect(r->body_len == len && memcmp(r->body, want, len) == 0, "%s: body differs", rel);
-    free(want);
 }
 
 static size_t file_size(const struct th_server *ts, const char *rel)
@@ -59,13 +31,13 @@ static size_t file_size(const struct th_server *ts, const char *rel)
     return len;
 }
 
-/* One GET on a fresh connection; asserts the response arrived with the expected status. */
-static void get(const struct th_server *ts, struct th_response *r, const char *path, int status)
+/* GET url on a new connection must answer 200 with the bytes of the file rel. */
+static void expect_served(const struct th_server *ts, const char *url, const char *rel)
 {
-    cr_assert_eq(th_request(ts, r, false, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", path), 0,
-                 "no complete response to GET %s", path);
-    cr_assert_eq(r->status, status, "GET %s: status %d, want %d; head:\n%s", path, r->status,
-                 status, r->head);
+    struct th_response r;
+    th_get(ts, &r, url, 200);
+    th_expect_body_is_file(ts, &r, rel);
+    th_response_free(&r);
 }
 
 Test(static, index_headers, .timeout = 30)
@@ -75,24 +47,24 @@ Test(static, index_headers, .timeout = 30)
     char v[256];
 
     th_start(&ts, NULL);
-    get(&ts, &r, "/", 200);
-    expect_body_is_file(&ts, &r, "index.html");
-    expect_header(&r, "Content-Type", HTML);
-    expect_no_header(&r, "Content-Disposition");
+    th_get(&ts, &r, "/", 200);
+    th_expect_body_is_file(&ts, &r, "index.html");
+    th_expect_header(&r, "Content-Type", HTML);
+    th_expect_no_header(&r, "Content-Disposition");
     snprintf(v, sizeof(v), "%zu", file_size(&ts, "index.html"));
-    expect_header(&r, "Content-Length", v);
+    th_expect_header(&r, "Content-Length", v);
     need_header(&r, "ETag", v, sizeof(v));
     cr_expect(v[0] == '"' && v[strlen(v) - 1] == '"', "ETag is not a quoted strong tag: %s", v);
     need_header(&r, "Last-Modified", v, sizeof(v));
     cr_expect(strlen(v) == 29 && strcmp(v + 25, " GMT") == 0, "Last-Modified: %s", v);
     need_header(&r, "Date", v, sizeof(v));
     cr_expect(strlen(v) == 29 && strcmp(v + 25, " GMT") == 0, "Date: %s", v);
-    expect_header(&r, "Accept-Ranges", "bytes");
+    th_expect_header(&r, "Accept-Ranges", "bytes");
     need_header(&r, "Server", v, sizeof(v));
     cr_expect(strncmp(v, "uvhttpd/", 8) == 0, "Server: %s", v);
-    expect_header(&r, "X-Content-Type-Options", "nosniff");
-    expect_header(&r, "Connection", "keep-alive");
-    expect_header(&r, "Keep-Alive", "timeout=30, max=99");
+    th_expect_header(&r, "X-Content-Type-Options", "nosniff");
+    th_expect_header(&r, "Connection", "keep-alive");
+    th_expect_header(&r, "Keep-Alive", "timeout=30, max=99");
     cr_expect(strncmp(r.head, "HTTP/1.1 200 OK\r\n", 17) == 0, "status line: %.40s", r.head);
     th_response_free(&r);
     th_stop(&ts);
@@ -133,16 +105,16 @@ Test(static, every_sample_file_byte_identical, .timeout = 30)
     th_start(&ts, NULL);
     for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
         const struct sample *s = &samples[i];
-        get(&ts, &r, s->url, 200);
-        expect_body_is_file(&ts, &r, s->rel);
-        expect_header(&r, "Content-Type", s->type);
+        th_get(&ts, &r, s->url, 200);
+        th_expect_body_is_file(&ts, &r, s->rel);
+        th_expect_header(&r, "Content-Type", s->type);
         snprintf(v, sizeof(v), "%zu", file_size(&ts, s->rel));
-        expect_header(&r, "Content-Length", v);
+        th_expect_header(&r, "Content-Length", v);
         if (s->name) {
             snprintf(v, sizeof(v), "attachment; filename=\"%s\"", s->name);
-            expect_header(&r, "Content-Disposition", v);
+            th_expect_header(&r, "Content-Disposition", v);
         } else {
-            expect_no_header(&r, "Content-Disposition");
+            th_expect_no_header(&r, "Content-Disposition");
         }
         th_response_free(&r);
     }
@@ -152,16 +124,12 @@ Test(static, every_sample_file_byte_identical, .timeout = 30)
 Test(static, keep_alive_downloads_byte_identical, .timeout = 30)
 {
     struct th_server ts;
-    struct th_response r;
 
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
     for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
-        th_sendf(&ts, fd, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", samples[i].url);
-        cr_assert_eq(th_read_response(fd, &r, false), 0, "no response to %s", samples[i].url);
-        cr_assert_eq(r.status, 200, "%s: %d", samples[i].url, r.status);
-        expect_body_is_file(&ts, &r, samples[i].rel);
-        th_response_free(&r);
+        th_send_get(&ts, fd, samples[i].url);
+        th_expect_file_response(&ts, fd, samples[i].rel, samples[i].url);
     }
     close(fd);
     th_stop(&ts);
@@ -190,7 +158,7 @@ Test(static, parallel_large_downloads, .timeout = 30)
         d[i] = (struct download){th_connect(&ts), NULL, 0, size + 8192, 0, 0, false};
         d[i].buf = malloc(d[i].cap);
         cr_assert_not_null(d[i].buf);
-        th_sendf(&ts, d[i].fd, "GET /large_photo1.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+        th_send_get(&ts, d[i].fd, "/large_photo1.png");
     }
     for (int left = N; left > 0;) {
         struct pollfd p[N];
@@ -240,13 +208,13 @@ static void check_head_like_get(const struct th_server *ts, const char *path, co
                                        "Last-Modified", "Content-Disposition", "Accept-Ranges",
                                        "Connection"};
     struct th_response g, h;
-    char gv[512], hv[512];
+    char gv[512], hv[512], what[128];
 
-    get(ts, &g, path, 200);
+    th_get(ts, &g, path, 200);
     int fd = th_connect(ts);
     th_sendf(ts, fd, "HEAD %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", path);
-    cr_assert_eq(th_read_response(fd, &h, true), 0, "no response to HEAD %s", path);
-    cr_assert_eq(h.status, 200, "HEAD %s: %d", path, h.status);
+    snprintf(what, sizeof(what), "HEAD %s", path);
+    th_read_status(fd, &h, true, 200, what);
     for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
         const char *a = th_header(&g, same[i], gv, sizeof(gv));
         const char *b = th_header(&h, same[i], hv, sizeof(hv));
@@ -256,16 +224,13 @@ static void check_head_like_get(const struct th_server *ts, const char *path, co
             cr_expect_str_eq(a, b, "HEAD %s: %s differs (GET %s, HEAD %s)", path, same[i], a, b);
     }
     snprintf(gv, sizeof(gv), "%zu", file_size(ts, rel));
-    expect_header(&h, "Content-Length", gv);
+    th_expect_header(&h, "Content-Length", gv);
     th_response_free(&h);
     th_response_free(&g);
 
     /* Any body bytes after the HEAD head would be read as the start of this response. */
-    th_sendf(ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    cr_assert_eq(th_read_response(fd, &g, false), 0, "HEAD %s: next response unreadable", path);
-    cr_expect_eq(g.status, 200, "HEAD %s sent body bytes? next status line: %.40s", path, g.head);
-    expect_body_is_file(ts, &g, "sample.txt");
-    th_response_free(&g);
+    snprintf(what, sizeof(what), "HEAD %s sent body bytes?", path);
+    th_expect_usable(ts, fd, "sample.txt", what);
     close(fd);
 }
 
@@ -288,8 +253,7 @@ Test(static, head_no_body_peek, .timeout = 30)
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
     th_sendf(&ts, fd, "HEAD /logo.png HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    cr_assert_eq(th_read_response(fd, &r, true), 0);
-    cr_assert_eq(r.status, 200);
+    th_read_status(fd, &r, true, 200, "HEAD /logo.png");
     th_response_free(&r);
     /* Nothing else may arrive. */
     struct pollfd p = {fd, POLLIN, 0};
@@ -305,9 +269,9 @@ Test(static, directory_index, .timeout = 30)
     struct th_response r;
 
     th_start(&ts, NULL);
-    get(&ts, &r, "/nested/", 200);
-    expect_body_is_file(&ts, &r, "nested/index.html");
-    expect_header(&r, "Content-Type", HTML);
+    th_get(&ts, &r, "/nested/", 200);
+    th_expect_body_is_file(&ts, &r, "nested/index.html");
+    th_expect_header(&r, "Content-Type", HTML);
     th_response_free(&r);
     th_stop(&ts);
 }
@@ -318,12 +282,12 @@ Test(static, directory_without_slash_redirects, .timeout = 30)
     struct th_response r;
 
     th_start(&ts, NULL);
-    get(&ts, &r, "/nested", 301);
-    expect_header(&r, "Location", "/nested/");
-    expect_header(&r, "Connection", "keep-alive");
+    th_get(&ts, &r, "/nested", 301);
+    th_expect_header(&r, "Location", "/nested/");
+    th_expect_header(&r, "Connection", "keep-alive");
     th_response_free(&r);
-    get(&ts, &r, "/nested?x=1", 301);
-    expect_header(&r, "Location", "/nested/?x=1");
+    th_get(&ts, &r, "/nested?x=1", 301);
+    th_expect_header(&r, "Location", "/nested/?x=1");
     th_response_free(&r);
     th_stop(&ts);
 }
@@ -334,7 +298,7 @@ Test(static, directory_without_index_404, .timeout = 30)
     struct th_response r;
 
     th_start(&ts, NULL);
-    get(&ts, &r, "/noindex/", 404);
+    th_get(&ts, &r, "/noindex/", 404);
     th_response_free(&r);
     th_stop(&ts);
 }
@@ -346,17 +310,17 @@ Test(static, missing_file_404_page, .timeout = 30)
     char v[64];
 
     th_start(&ts, NULL);
-    get(&ts, &r, "/does-not-exist.html", 404);
-    expect_header(&r, "Content-Type", HTML);
+    th_get(&ts, &r, "/does-not-exist.html", 404);
+    th_expect_header(&r, "Content-Type", HTML);
     snprintf(v, sizeof(v), "%zu", r.body_len);
-    expect_header(&r, "Content-Length", v);
+    th_expect_header(&r, "Content-Length", v);
     cr_expect_not_null(strstr(r.body, "404 Not Found"), "body: %s", r.body);
-    expect_no_header(&r, "ETag");
-    expect_header(&r, "Connection", "keep-alive");
+    th_expect_no_header(&r, "ETag");
+    th_expect_header(&r, "Connection", "keep-alive");
     th_response_free(&r);
-    get(&ts, &r, "/missing.css", 404);
+    th_get(&ts, &r, "/missing.css", 404);
     th_response_free(&r);
-    get(&ts, &r, "/nested/missing/deeper.txt", 404);
+    th_get(&ts, &r, "/nested/missing/deeper.txt", 404);
     th_response_free(&r);
     th_stop(&ts);
 }
@@ -367,7 +331,7 @@ Test(static, unknown_type_415, .timeout = 30)
     struct th_response r;
 
     th_start(&ts, NULL);
-    get(&ts, &r, "/style.css", 415);
+    th_get(&ts, &r, "/style.css", 415);
     cr_expect_not_null(strstr(r.body, "415"), "body: %s", r.body);
     th_response_free(&r);
     th_stop(&ts);
@@ -379,31 +343,22 @@ Test(static, query_string_ignored, .timeout = 30)
     struct th_response r;
 
     th_start(&ts, NULL);
-    get(&ts, &r, "/sample.txt?x=1", 200);
-    expect_body_is_file(&ts, &r, "sample.txt");
-    expect_header(&r, "Content-Disposition", "attachment; filename=\"sample.txt\"");
+    th_get(&ts, &r, "/sample.txt?x=1", 200);
+    th_expect_body_is_file(&ts, &r, "sample.txt");
+    th_expect_header(&r, "Content-Disposition", "attachment; filename=\"sample.txt\"");
     th_response_free(&r);
-    get(&ts, &r, "/?a=b&c", 200);
-    expect_body_is_file(&ts, &r, "index.html");
-    th_response_free(&r);
+    expect_served(&ts, "/?a=b&c", "index.html");
     th_stop(&ts);
 }
 
 Test(static, percent_encoded_names, .timeout = 30)
 {
     struct th_server ts;
-    struct th_response r;
 
     th_start(&ts, NULL);
-    get(&ts, &r, "/with%20space.txt", 200);
-    expect_body_is_file(&ts, &r, "with space.txt");
-    th_response_free(&r);
-    get(&ts, &r, "/100%25.txt", 200);
-    expect_body_is_file(&ts, &r, "100%.txt");
-    th_response_free(&r);
-    get(&ts, &r, "/%73ample.txt", 200); /* %73 = 's' */
-    expect_body_is_file(&ts, &r, "sample.txt");
-    th_response_free(&r);
+    expect_served(&ts, "/with%20space.txt", "with space.txt");
+    expect_served(&ts, "/100%25.txt", "100%.txt");
+    expect_served(&ts, "/%73ample.txt", "sample.txt"); /* %73 = 's' */
     th_stop(&ts);
 }
 
@@ -414,9 +369,9 @@ Test(static, utf8_name_disposition, .timeout = 30)
     char v[512];
 
     th_start(&ts, NULL);
-    get(&ts, &r, "/caf%C3%A9.txt", 200);
-    expect_body_is_file(&ts, &r, "caf\xc3\xa9.txt");
-    expect_header(&r, "Content-Type", OCTET);
+    th_get(&ts, &r, "/caf%C3%A9.txt", 200);
+    th_expect_body_is_file(&ts, &r, "caf\xc3\xa9.txt");
+    th_expect_header(&r, "Content-Type", OCTET);
     need_header(&r, "Content-Disposition", v, sizeof(v));
     cr_expect_not_null(strstr(v, "filename*=UTF-8''caf%C3%A9.txt"), "Content-Disposition: %s", v);
     cr_expect(strncmp(v, "attachment;", 11) == 0, "Content-Disposition: %s", v);
@@ -434,18 +389,13 @@ Test(static, empty_file, .timeout = 30)
 
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
-    th_sendf(&ts, fd, "GET /empty.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    cr_assert_eq(th_read_response(fd, &r, false), 0);
-    cr_assert_eq(r.status, 200);
-    expect_header(&r, "Content-Length", "0");
+    th_send_get(&ts, fd, "/empty.txt");
+    th_read_status(fd, &r, false, 200, "GET /empty.txt");
+    th_expect_header(&r, "Content-Length", "0");
     cr_expect_eq(r.body_len, 0);
     th_response_free(&r);
     /* Still usable: no stray bytes were sent for the empty body. */
-    th_sendf(&ts, fd, "GET /notes.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    cr_assert_eq(th_read_response(fd, &r, false), 0);
-    cr_expect_eq(r.status, 200);
-    expect_body_is_file(&ts, &r, "notes.txt");
-    th_response_free(&r);
+    th_expect_usable(&ts, fd, "notes.txt", "after the empty body");
     close(fd);
     th_stop(&ts);
 }
@@ -456,7 +406,7 @@ Test(static, empty_file, .timeout = 30)
 static void validators(const struct th_server *ts, char *etag, char *lm)
 {
     struct th_response r;
-    get(ts, &r, "/sample.txt", 200);
+    th_get(ts, &r, "/sample.txt", 200);
     need_header(&r, "ETag", etag, 128);
     need_header(&r, "Last-Modified", lm, 64);
     th_response_free(&r);
@@ -477,8 +427,8 @@ static void expect_304(const struct th_server *ts, const char *extra, const char
     cond_get(ts, &r, false, extra);
     cr_expect_eq(r.status, 304, "%s: status %d, want 304", extra, r.status);
     if (r.status == 304) {
-        expect_no_header(&r, "Content-Length");
-        expect_header(&r, "ETag", etag);
+        th_expect_no_header(&r, "Content-Length");
+        th_expect_header(&r, "ETag", etag);
     }
     th_response_free(&r);
 }
@@ -489,7 +439,7 @@ static void expect_full_200(const struct th_server *ts, const char *extra)
     cond_get(ts, &r, false, extra);
     cr_expect_eq(r.status, 200, "%s: status %d, want 200", extra, r.status);
     if (r.status == 200)
-        expect_body_is_file(ts, &r, "sample.txt");
+        th_expect_body_is_file(ts, &r, "sample.txt");
     th_response_free(&r);
 }
 
@@ -505,18 +455,13 @@ Test(static, if_none_match_304, .timeout = 30)
     int fd = th_connect(&ts);
     th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\nIf-None-Match: %s\r\n\r\n",
              etag);
-    cr_assert_eq(th_read_response(fd, &r, false), 0);
-    cr_assert_eq(r.status, 304, "head:\n%s", r.head);
-    expect_no_header(&r, "Content-Length");
-    expect_header(&r, "ETag", etag);
-    expect_header(&r, "Last-Modified", lm);
+    th_read_status(fd, &r, false, 304, "If-None-Match");
+    th_expect_no_header(&r, "Content-Length");
+    th_expect_header(&r, "ETag", etag);
+    th_expect_header(&r, "Last-Modified", lm);
     cr_expect_eq(r.body_len, 0);
     th_response_free(&r);
-    th_sendf(&ts, fd, "GET /notes.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    cr_assert_eq(th_read_response(fd, &r, false), 0);
-    cr_expect_eq(r.status, 200, "after 304: %.40s", r.head);
-    expect_body_is_file(&ts, &r, "notes.txt");
-    th_response_free(&r);
+    th_expect_usable(&ts, fd, "notes.txt", "after 304");
     close(fd);
 
     snprintf(h, sizeof(h), "If-None-Match: \"x\", %s", etag);
@@ -569,10 +514,10 @@ static void expect_206(const struct th_server *ts, const char *extra, size_t fir
     cr_expect_eq(r.status, 206, "%s: status %d, want 206", extra, r.status);
     if (r.status == 206) {
         snprintf(cr, sizeof(cr), "bytes %zu-%zu/%zu", first, last, size);
-        expect_header(&r, "Content-Range", cr);
+        th_expect_header(&r, "Content-Range", cr);
         snprintf(cl, sizeof(cl), "%zu", last - first + 1);
-        expect_header(&r, "Content-Length", cl);
-        expect_header(&r, "Content-Type", OCTET);
+        th_expect_header(&r, "Content-Length", cl);
+        th_expect_header(&r, "Content-Type", OCTET);
         cr_expect(r.body_len == last - first + 1 && memcmp(r.body, file + first, r.body_len) == 0,
                   "%s: body is not bytes %zu-%zu", extra, first, last);
     }
@@ -605,13 +550,12 @@ Test(static, range_unsatisfiable_416, .timeout = 30)
     snprintf(h, sizeof(h), "Range: bytes=%zu-", size);
     int fd = th_connect(&ts);
     th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n%s\r\n\r\n", h);
-    cr_assert_eq(th_read_response(fd, &r, false), 0);
-    cr_assert_eq(r.status, 416, "head:\n%s", r.head);
+    th_read_status(fd, &r, false, 416, h);
     snprintf(v, sizeof(v), "bytes */%zu", size);
-    expect_header(&r, "Content-Range", v);
+    th_expect_header(&r, "Content-Range", v);
     th_response_free(&r);
     /* The connection stays usable. */
-    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    th_send_get(&ts, fd, "/sample.txt");
     cr_assert_eq(th_read_response(fd, &r, false), 0);
     cr_expect_eq(r.status, 200);
     th_response_free(&r);
@@ -657,8 +601,8 @@ Test(static, head_with_range_is_200, .timeout = 30)
     cond_get(&ts, &r, true, "Range: bytes=0-9");
     cr_expect_eq(r.status, 200, "HEAD with Range: %d", r.status);
     snprintf(v, sizeof(v), "%zu", file_size(&ts, "sample.txt"));
-    expect_header(&r, "Content-Length", v);
-    expect_no_header(&r, "Content-Range");
+    th_expect_header(&r, "Content-Length", v);
+    th_expect_no_header(&r, "Content-Range");
     th_response_free(&r);
     th_stop(&ts);
 }
@@ -680,8 +624,8 @@ Test(static, range_large_file_middle, .timeout = 30)
                  0);
     cr_assert_eq(r.status, 206, "head:\n%s", r.head);
     snprintf(v, sizeof(v), "bytes 100000-299999/%zu", size);
-    expect_header(&r, "Content-Range", v);
-    expect_header(&r, "Content-Length", "200000");
+    th_expect_header(&r, "Content-Range", v);
+    th_expect_header(&r, "Content-Length", "200000");
     cr_expect(r.body_len == 200000 && memcmp(r.body, file + 100000, 200000) == 0,
               "body is not bytes 100000-299999 of the file");
     th_response_free(&r);
@@ -705,7 +649,7 @@ Test(static, traversal_forbidden_connection_stays, .timeout = 30)
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        th_sendf(&ts, fd, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", paths[i]);
+        th_send_get(&ts, fd, paths[i]);
         cr_assert_eq(th_read_response(fd, &r, false), 0, "%s: no response (connection closed?)",
                      paths[i]);
         cr_expect_eq(r.status, 403, "%s: status %d, want 403", paths[i], r.status);
@@ -713,11 +657,7 @@ Test(static, traversal_forbidden_connection_stays, .timeout = 30)
         th_response_free(&r);
     }
     /* Still the same connection, still serving. */
-    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    cr_assert_eq(th_read_response(fd, &r, false), 0);
-    cr_expect_eq(r.status, 200);
-    expect_body_is_file(&ts, &r, "sample.txt");
-    th_response_free(&r);
+    th_expect_usable(&ts, fd, "sample.txt", "after the forbidden paths");
     close(fd);
     th_stop(&ts);
 }
@@ -729,13 +669,10 @@ Test(static, nul_byte_400, .timeout = 30)
 
     th_start(&ts, NULL);
     int fd = th_connect(&ts);
-    th_sendf(&ts, fd, "GET /%%00 HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    th_send_get(&ts, fd, "/%00");
     cr_assert_eq(th_read_response(fd, &r, false), 0);
     cr_expect_eq(r.status, 400, "status %d", r.status);
-    expect_header(&r, "Connection", "close");
-    th_response_free(&r);
-    cr_expect(th_wait_closed(fd, 2000), "connection not closed after 400");
-    close(fd);
+    th_expect_closing(fd, &r, "GET /%00");
     th_stop(&ts);
 }
 
@@ -745,7 +682,7 @@ Test(static, double_encoded_is_literal, .timeout = 30)
     struct th_response r;
 
     th_start(&ts, NULL);
-    get(&ts, &r, "/%252e%252e/x", 404);
+    th_get(&ts, &r, "/%252e%252e/x", 404);
     th_response_free(&r);
     th_stop(&ts);
 }
@@ -767,11 +704,7 @@ Test(static, head_error_no_body, .timeout = 30)
     cr_assert_eq(th_read_response(fd, &r, true), 0, "no response after HEAD 404");
     cr_expect_eq(r.status, 415, "HEAD 404 sent a body? next: %.40s", r.head);
     th_response_free(&r);
-    th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    cr_assert_eq(th_read_response(fd, &r, false), 0, "no response after HEAD 415");
-    cr_expect_eq(r.status, 200, "HEAD 415 sent a body? next: %.40s", r.head);
-    expect_body_is_file(&ts, &r, "sample.txt");
-    th_response_free(&r);
+    th_expect_usable(&ts, fd, "sample.txt", "HEAD 415 sent a body?");
     close(fd);
     th_stop(&ts);
 }
@@ -786,7 +719,7 @@ Test(static, range_on_empty_file_416, .timeout = 30)
                             "GET /empty.txt HTTP/1.1\r\nHost: {HOST}\r\nRange: bytes=0-\r\n\r\n"),
                  0);
     cr_expect_eq(r.status, 416, "head:\n%s", r.head);
-    expect_header(&r, "Content-Range", "bytes */0");
+    th_expect_header(&r, "Content-Range", "bytes */0");
     th_response_free(&r);
     th_stop(&ts);
 }

@@ -7,10 +7,8 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,20 +32,6 @@
 
 /* ---- small helpers ---- */
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0 && errno == EINTR)
-        ;
-}
-
 static bool matches(const char *s, const char *re)
 {
     regex_t rx;
@@ -57,78 +41,28 @@ static bool matches(const char *s, const char *re)
     return ok;
 }
 
-static void expect_header(const struct th_response *r, const char *name, const char *want,
-                          const char *what)
-{
-    char v[1024];
-    if (!th_header(r, name, v, sizeof(v)))
-        cr_expect_fail("%s: header %s missing; head:\n%s", what, name, r->head);
-    else
-        cr_expect_str_eq(v, want, "%s: header %s is \"%s\", want \"%s\"", what, name, v, want);
-}
-
-/* A printable form of a body for failure messages. */
-static const char *shown(const char *data, size_t len, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len && o + 8 < cap; i++) {
-        unsigned char c = (unsigned char)data[i];
-        if (c < 0x20 || c >= 0x7f || c == '\\')
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-        else
-            out[o++] = (char)c;
-    }
-    if (o + 8 >= cap)
-        o += (size_t)snprintf(out + o, cap - o, "...");
-    out[o] = '\0';
-    return out;
-}
-
 /* ---- a temporary document root per test ---- */
 
 static char up_root[512];
 static unsigned up_max_body;
 static unsigned up_request_timeout;
 
-static void write_file(const char *dir, const char *name, const char *data)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f, "create %s: %s", path, strerror(errno));
-    fputs(data, f);
-    fclose(f);
-}
-
 /* A new root holding index.html; with uploads_is_file, "uploads" is a regular file there, so
  * no upload can be stored (running as root, permissions would not stop a write). */
 static void make_root(bool uploads_is_file)
 {
     const char *tmp = getenv("TMPDIR");
-    if (th_external())
-        cr_skip_test("needs its own server settings (a document root of its own); the suite "
-                     "runs against %s",
-                     getenv("UVHTTPD_TEST_URL"));
+    th_skip_if_external("a document root of its own");
     snprintf(up_root, sizeof(up_root), "%s/uvhttpd-upload-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     cr_assert_not_null(mkdtemp(up_root), "mkdtemp: %s", strerror(errno));
-    write_file(up_root, "index.html", INDEX_BODY);
+    th_write_file(up_root, "index.html", INDEX_BODY);
     if (uploads_is_file)
-        write_file(up_root, "uploads", "not a directory\n");
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
+        th_write_file(up_root, "uploads", "not a directory\n");
 }
 
 static void root_cleanup(void)
 {
-    struct stat st;
-    if (up_root[0] && lstat(up_root, &st) == 0)
-        nftw(up_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    th_remove_tree(up_root);
 }
 
 static void serve_up_root(struct uvh_config *cfg)
@@ -186,10 +120,10 @@ static struct dir_count count_uploads(const struct th_server *ts)
 /* Polls uploads/ for up to timeout_ms until no temporary file is left; returns the count. */
 static struct dir_count wait_no_tmp(const struct th_server *ts, int timeout_ms)
 {
-    double end = now_ms() + timeout_ms;
+    double end = th_now_ms() + timeout_ms;
     struct dir_count n = count_uploads(ts);
-    while (n.tmps && now_ms() < end) {
-        sleep_ms(10);
+    while (n.tmps && th_now_ms() < end) {
+        th_sleep_ms(10);
         n = count_uploads(ts);
     }
     return n;
@@ -237,23 +171,9 @@ static void send_chunked(const struct th_server *ts, int fd, const char *body, s
         th_send(fd, "\r\n", 2);
         off += n;
         if (pause)
-            sleep_ms(20);
+            th_sleep_ms(20);
     }
     th_send(fd, "0\r\n\r\n", 5);
-}
-
-static void read_status(int fd, struct th_response *r, int status, const char *what)
-{
-    cr_assert_eq(th_read_response(fd, r, false), 0, "%s: no complete response", what);
-    cr_assert_eq(r->status, status, "%s: status %d, want %d; head:\n%s\nbody: %.300s", what,
-                 r->status, status, r->head, r->body);
-}
-
-/* Waits up to timeout_ms for the first byte of an answer; true when one is readable. */
-static bool answered_within(int fd, int timeout_ms)
-{
-    struct pollfd p = {fd, POLLIN, 0};
-    return poll(&p, 1, timeout_ms) == 1;
 }
 
 /* ---- checks on answers ---- */
@@ -275,10 +195,9 @@ static void expect_get_same(const struct th_server *ts, const char *filepath, co
                             size_t len, const char *what)
 {
     struct th_response r;
-    cr_assert_eq(th_request(ts, &r, false, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", filepath), 0,
-                 "%s: GET %s: no response", what, filepath);
+    th_get(ts, &r, filepath, 0);
     cr_expect_eq(r.status, 200, "%s: GET %s -> %d; head:\n%s", what, filepath, r.status, r.head);
-    expect_header(&r, "Content-Type", "application/json", what);
+    th_expect_header_for(&r, "Content-Type", "application/json", what);
     cr_expect(r.body_len == len && memcmp(r.body, body, len) == 0,
               "%s: GET %s returned %zu bytes that differ from the %zu uploaded", what, filepath,
               r.body_len, len);
@@ -296,7 +215,7 @@ static void expect_created(const struct th_server *ts, const struct th_response 
 
     cr_assert_eq(r->status, 201, "%s: status %d, want 201; head:\n%s\nbody: %.300s", what,
                  r->status, r->head, r->body);
-    expect_header(r, "Content-Type", "application/json", what);
+    th_expect_header_for(r, "Content-Type", "application/json", what);
     json_t *root = json_loadb(r->body, r->body_len, 0, &e);
     cr_assert_not_null(root, "%s: reply is not JSON (%s): %s", what, e.text, r->body);
     const char *status = json_string_value(json_object_get(root, "status"));
@@ -329,7 +248,7 @@ static void expect_json_error(const struct th_response *r, int status, char *msg
     json_error_t e;
     cr_assert_eq(r->status, status, "%s: status %d, want %d; head:\n%s\nbody: %.300s", what,
                  r->status, status, r->head, r->body);
-    expect_header(r, "Content-Type", "application/json", what);
+    th_expect_header_for(r, "Content-Type", "application/json", what);
     json_t *root = json_loadb(r->body, r->body_len, 0, &e);
     cr_assert_not_null(root, "%s: the %d body is not JSON (%s): \"%s\"", what, status, e.text,
                        r->body);
@@ -374,17 +293,28 @@ static char *make_body(size_t len, unsigned seed)
     return b;
 }
 
+/* One POST (Content-Length) on a new connection, closed after the response: asserts the
+ * response is complete and, unless status is 0, has this status. */
+static void post(const struct th_server *ts, struct th_response *r, const char *target,
+                 const char *ctype, const char *body, size_t len, int status, const char *what)
+{
+    int fd = th_connect(ts);
+    send_upload(ts, fd, target, ctype, body, len);
+    if (status)
+        th_read_status(fd, r, false, status, what);
+    else
+        cr_assert_eq(th_read_response(fd, r, false), 0, "%s: no complete response", what);
+    close(fd);
+}
+
 /* One POST on a new connection; asserts 201 and returns the file path. */
 static void upload_ok(const struct th_server *ts, const char *ctype, const char *body, size_t len,
                       char *filepath, size_t cap, const char *what)
 {
     struct th_response r;
-    int fd = th_connect(ts);
-    send_upload(ts, fd, "/upload", ctype, body, len);
-    cr_assert_eq(th_read_response(fd, &r, false), 0, "%s: no complete response", what);
+    post(ts, &r, "/upload", ctype, body, len, 0, what);
     expect_created(ts, &r, body, len, filepath, cap, what);
     th_response_free(&r);
-    close(fd);
 }
 
 /* ---- valid uploads ---- */
@@ -424,11 +354,11 @@ Test(upload, valid_documents_stored_and_served, .timeout = 30, .fini = root_clea
         const char *body = valid_cases[i].body;
         size_t len = valid_cases[i].len ? valid_cases[i].len : strlen(body);
         char show[96];
-        snprintf(what, sizeof(what), "[valid %zu: %s]", i, shown(body, len, show, sizeof(show)));
+        snprintf(what, sizeof(what), "[valid %zu: %s]", i, th_shown(body, len, show, sizeof(show)));
         send_upload(&ts, fd, "/upload", "application/json", body, len);
         cr_assert_eq(th_read_response(fd, &r, false), 0, "%s: no complete response", what);
         expect_created(&ts, &r, body, len, fp, sizeof(fp), what);
-        expect_header(&r, "Connection", "keep-alive", what);
+        th_expect_header_for(&r, "Connection", "keep-alive", what);
         th_response_free(&r);
         expect_get_same(&ts, fp, body, len, what);
         snprintf(names[i], sizeof(names[i]), "%s", fp);
@@ -471,12 +401,10 @@ Test(upload, query_string_ignored, .timeout = 30, .fini = root_cleanup)
     char fp[512];
 
     start_own(&ts, 0, false);
-    int fd = th_connect(&ts);
-    send_upload(&ts, fd, "/upload?name=x&y=1", "application/json", "[true]", 6);
-    cr_assert_eq(th_read_response(fd, &r, false), 0);
+    post(&ts, &r, "/upload?name=x&y=1", "application/json", "[true]", 6, 0,
+         "[POST /upload?name=x&y=1]");
     expect_created(&ts, &r, "[true]", 6, fp, sizeof(fp), "[POST /upload?name=x&y=1]");
     th_response_free(&r);
-    close(fd);
     th_stop(&ts);
 }
 
@@ -516,11 +444,8 @@ Test(upload, content_type_variants, .timeout = 30, .fini = root_cleanup)
     }
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         snprintf(what, sizeof(what), "[Content-Type: %s]", refused[i] ? refused[i] : "(none)");
-        int fd = th_connect(&ts);
-        send_upload(&ts, fd, "/upload", refused[i], body, strlen(body));
-        read_status(fd, &r, 415, what);
+        post(&ts, &r, "/upload", refused[i], body, strlen(body), 415, what);
         th_response_free(&r);
-        close(fd);
     }
     expect_uploads_dir(&ts, (int)(sizeof(accepted) / sizeof(accepted[0])),
                        "after the Content-Type variants");
@@ -536,37 +461,15 @@ Test(upload, unsupported_type_without_body_keeps_connection, .timeout = 30, .fin
     start_own(&ts, 0, false);
     int fd = th_connect(&ts);
     send_upload(&ts, fd, "/upload", "text/plain", "", 0);
-    read_status(fd, &r, 415, "[text/plain, Content-Length: 0]");
-    expect_header(&r, "Connection", "keep-alive", "[415 without a body]");
+    th_read_status(fd, &r, false, 415, "[text/plain, Content-Length: 0]");
+    th_expect_header_for(&r, "Connection", "keep-alive", "[415 without a body]");
     th_response_free(&r);
-    th_sendf(&ts, fd, "GET /index.html HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    read_status(fd, &r, 200, "[GET after the 415]");
+    th_send_get(&ts, fd, "/index.html");
+    th_read_status(fd, &r, false, 200, "[GET after the 415]");
     cr_expect_str_eq(r.body, INDEX_BODY);
     th_response_free(&r);
     close(fd);
     th_stop(&ts);
-}
-
-/* Sends a body from a thread while the test thread waits for the answer. */
-struct body_sender {
-    int fd;
-    const char *body;
-    size_t len;
-    size_t sent;
-};
-
-static void send_body(void *arg)
-{
-    struct body_sender *b = arg;
-    while (b->sent < b->len) {
-        size_t n = b->len - b->sent < 16384 ? b->len - b->sent : 16384;
-        ssize_t w = send(b->fd, b->body + b->sent, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return; /* the server answered and closed */
-        b->sent += (size_t)w;
-    }
 }
 
 /* The media type is known from the head: a body of any size under --max-body is a 415, not
@@ -582,7 +485,6 @@ Test(upload, unsupported_type_with_large_body_415, .timeout = 30)
     th_start(&ts, NULL);
     for (size_t i = 0; i < 2; i++) {
         char what[96];
-        uv_thread_t t;
         snprintf(what, sizeof(what), "[Content-Type: %s, Content-Length: %zu, no Expect]",
                  ctypes[i] ? ctypes[i] : "(none)", len);
         struct timeval tv = {3, 0};
@@ -593,13 +495,11 @@ Test(upload, unsupported_type_with_large_body_415, .timeout = 30)
             snprintf(ct, sizeof(ct), "Content-Type: %s\r\n", ctypes[i]);
         th_sendf(&ts, fd, "POST /upload HTTP/1.1\r\nHost: {HOST}\r\n%sContent-Length: %zu\r\n\r\n",
                  ct, len);
-        struct body_sender b = {fd, body, len, 0};
-        cr_assert_eq(uv_thread_create(&t, send_body, &b), 0);
-        int rc = th_read_response(fd, &r, false);
-        uv_thread_join(&t);
-        cr_assert_eq(rc, 0, "%s: no response (%zu body bytes sent)", what, b.sent);
+        size_t sent;
+        int rc = th_read_response_while_sending(fd, &r, body, len, &sent);
+        cr_assert_eq(rc, 0, "%s: no response (%zu body bytes sent)", what, sent);
         cr_expect_eq(r.status, 415, "%s: status %d, want 415 (%zu body bytes sent); head:\n%s",
-                     what, r.status, b.sent, r.head);
+                     what, r.status, sent, r.head);
         th_response_free(&r);
         close(fd);
     }
@@ -647,19 +547,19 @@ Test(upload, methods_and_other_paths, .timeout = 30)
         char what[64];
         snprintf(what, sizeof(what), "[%.*s]", (int)strcspn(cases[i].req, "\r"), cases[i].req);
         th_sendf(&ts, fd, "%s", cases[i].req);
-        read_status(fd, &r, cases[i].status, what);
-        expect_header(&r, "Allow", cases[i].allow, what);
-        expect_header(&r, "Connection", "keep-alive", what);
+        th_read_status(fd, &r, false, cases[i].status, what);
+        th_expect_header_for(&r, "Allow", cases[i].allow, what);
+        th_expect_header_for(&r, "Connection", "keep-alive", what);
         th_response_free(&r);
     }
     /* HEAD has no body in its answer. */
     th_sendf(&ts, fd, "HEAD /upload HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
     cr_assert_eq(th_read_response(fd, &r, true), 0);
     cr_expect_eq(r.status, 405, "[HEAD /upload] status %d", r.status);
-    expect_header(&r, "Allow", UPLOAD_ALLOW, "[HEAD /upload]");
+    th_expect_header_for(&r, "Allow", UPLOAD_ALLOW, "[HEAD /upload]");
     th_response_free(&r);
-    th_sendf(&ts, fd, "GET /index.html HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    read_status(fd, &r, 200, "[GET /index.html afterwards]");
+    th_send_get(&ts, fd, "/index.html");
+    th_read_status(fd, &r, false, 200, "[GET /index.html afterwards]");
     th_response_free(&r);
     close(fd);
     th_stop(&ts);
@@ -721,7 +621,7 @@ static void expect_continue(int fd, const char *what)
 {
     char buf[sizeof(continue_line)];
     size_t got = 0;
-    cr_assert(answered_within(fd, 2000), "%s: no 100 Continue within 2 s", what);
+    cr_assert(th_readable(fd, 2000), "%s: no 100 Continue within 2 s", what);
     while (got < sizeof(continue_line) - 1) {
         ssize_t n = recv(fd, buf + got, sizeof(continue_line) - 1 - got, 0);
         cr_assert_gt(n, 0, "%s: connection ended after %zu bytes of the interim response", what,
@@ -749,7 +649,7 @@ Test(upload, expect_100_continue_then_201, .timeout = 30, .fini = root_cleanup)
     th_send(fd, body, strlen(body));
     cr_assert_eq(th_read_response(fd, &r, false), 0);
     expect_created(&ts, &r, body, strlen(body), fp, sizeof(fp), "[after 100 Continue]");
-    expect_header(&r, "Connection", "keep-alive", "[after 100 Continue]");
+    th_expect_header_for(&r, "Connection", "keep-alive", "[after 100 Continue]");
     th_response_free(&r);
 
     /* Case-insensitive, with a chunked body, on the same connection. */
@@ -775,9 +675,10 @@ static void expect_refused_at_once(const struct th_server *ts, const char *ctype
              "POST /upload HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
              "Expect: %s\r\n\r\n",
              ctype, len, expect);
-    double t0 = now_ms();
-    cr_assert(answered_within(fd, 2000), "%s: no answer within 2 s (body not sent)", what);
-    cr_expect_lt(now_ms() - t0, 1000.0, "%s: answered only after %.0f ms", what, now_ms() - t0);
+    double t0 = th_now_ms();
+    cr_assert(th_readable(fd, 2000), "%s: no answer within 2 s (body not sent)", what);
+    cr_expect_lt(th_now_ms() - t0, 1000.0, "%s: answered only after %.0f ms", what,
+                 th_now_ms() - t0);
     cr_assert_eq(th_read_response(fd, &r, false), 0, "%s: no complete response", what);
     cr_expect_neq(r.status, 100, "%s: 100 Continue for a request that is refused", what);
     cr_expect_eq(r.status, status, "%s: status %d, want %d; head:\n%s", what, r.status, status,
@@ -816,13 +717,13 @@ Test(upload, expect_100_on_other_path_405_at_once, .timeout = 30)
     th_sendf(&ts, fd,
              "POST /index.html HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
              "Content-Length: 10\r\nExpect: 100-continue\r\n\r\n");
-    bool answered = answered_within(fd, 2000);
+    bool answered = th_readable(fd, 2000);
     cr_expect(answered, "POST /index.html with Expect: 100-continue and Content-Length: 10: "
                         "no answer within 2 s while the body is held back (want 405 at once)");
     if (answered) {
         cr_assert_eq(th_read_response(fd, &r, false), 0);
         cr_expect_eq(r.status, 405, "status %d, want 405; head:\n%s", r.status, r.head);
-        expect_header(&r, "Allow", STATIC_ALLOW, "[POST /index.html + Expect]");
+        th_expect_header_for(&r, "Allow", STATIC_ALLOW, "[POST /index.html + Expect]");
         th_response_free(&r);
     }
     close(fd);
@@ -847,19 +748,16 @@ Test(upload, content_length_over_max_body_413_before_body, .timeout = 30, .fini 
     th_sendf(&ts, fd,
              "POST /upload HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
              "Content-Length: 1001\r\n\r\n");
-    cr_assert(answered_within(fd, 2000), "no 413 within 2 s for Content-Length: 1001");
-    read_status(fd, &r, 413, "[Content-Length: 1001, limit 1000]");
-    expect_header(&r, "Connection", "close", "[413]");
-    th_response_free(&r);
-    cr_expect(th_wait_closed(fd, 2000), "connection not closed after the 413");
-    close(fd);
+    cr_assert(th_readable(fd, 2000), "no 413 within 2 s for Content-Length: 1001");
+    th_read_status(fd, &r, false, 413, "[Content-Length: 1001, limit 1000]");
+    th_expect_closing(fd, &r, "[Content-Length: 1001, limit 1000]");
 
     /* A huge declared length too. */
     fd = th_connect(&ts);
     th_sendf(&ts, fd,
              "POST /upload HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
              "Content-Length: 99999999999\r\n\r\n{");
-    read_status(fd, &r, 413, "[Content-Length: 99999999999]");
+    th_read_status(fd, &r, false, 413, "[Content-Length: 99999999999]");
     th_response_free(&r);
     cr_expect(th_wait_closed(fd, 2000), "connection not closed after the 413");
     close(fd);
@@ -887,7 +785,7 @@ static size_t send_chunks_until_answer(const struct th_server *ts, int fd, size_
             send(fd, "\r\n", 2, MSG_NOSIGNAL) != 2)
             break;
         chunk[0] = '1';
-        if (answered_within(fd, 50))
+        if (th_readable(fd, 50))
             break;
     }
     free(chunk);
@@ -903,12 +801,9 @@ Test(upload, chunked_over_max_body_413, .timeout = 30, .fini = root_cleanup)
     int fd = th_connect(&ts);
     /* 600 + 600 > 1000: the answer must come after the second chunk, with no last chunk sent. */
     size_t sent = send_chunks_until_answer(&ts, fd, 600, 2);
-    cr_assert(answered_within(fd, 2000), "no answer after %zu chunks of 600 (limit 1000)", sent);
-    read_status(fd, &r, 413, "[chunked 2 x 600, limit 1000]");
-    expect_header(&r, "Connection", "close", "[chunked 413]");
-    th_response_free(&r);
-    cr_expect(th_wait_closed(fd, 2000), "connection not closed after the chunked 413");
-    close(fd);
+    cr_assert(th_readable(fd, 2000), "no answer after %zu chunks of 600 (limit 1000)", sent);
+    th_read_status(fd, &r, false, 413, "[chunked 2 x 600, limit 1000]");
+    th_expect_closing(fd, &r, "[chunked 2 x 600, limit 1000]");
     expect_uploads_dir(&ts, 0, "after the chunked 413");
     th_stop(&ts);
 }
@@ -924,9 +819,8 @@ Test(upload, chunked_over_max_body_413_removes_tmp, .timeout = 30, .fini = root_
     int fd = th_connect(&ts);
     /* 7 x 16 KiB = 114688 > 100000, and no last chunk: the answer must not wait for more. */
     size_t sent = send_chunks_until_answer(&ts, fd, 16384, 7);
-    cr_assert(answered_within(fd, 2000), "no answer after %zu chunks of 16 KiB (limit 100000)",
-              sent);
-    read_status(fd, &r, 413, "[chunked over 100000]");
+    cr_assert(th_readable(fd, 2000), "no answer after %zu chunks of 16 KiB (limit 100000)", sent);
+    th_read_status(fd, &r, false, 413, "[chunked over 100000]");
     th_response_free(&r);
     cr_expect(th_wait_closed(fd, 2000), "connection not closed after the chunked 413");
     close(fd);
@@ -976,14 +870,12 @@ Test(upload, invalid_json_400, .timeout = 30, .fini = root_cleanup)
     for (size_t i = 0; i < sizeof(invalid_cases) / sizeof(invalid_cases[0]); i++) {
         const struct invalid_case *c = &invalid_cases[i];
         size_t len = c->len ? c->len : strlen(c->body);
-        snprintf(what, sizeof(what), "[%s: %s]", c->name, shown(c->body, len, show, sizeof(show)));
-        int fd = th_connect(&ts);
-        send_upload(&ts, fd, "/upload", "application/json", c->body, len);
-        cr_assert_eq(th_read_response(fd, &r, false), 0, "%s: no complete response", what);
+        snprintf(what, sizeof(what), "[%s: %s]", c->name,
+                 th_shown(c->body, len, show, sizeof(show)));
+        post(&ts, &r, "/upload", "application/json", c->body, len, 0, what);
         expect_invalid_json(&r, c->body, len, what);
-        expect_header(&r, "Connection", "close", what);
+        th_expect_header_for(&r, "Connection", "close", what);
         th_response_free(&r);
-        close(fd);
     }
     expect_uploads_dir(&ts, 0, "after the invalid bodies");
     th_stop(&ts);
@@ -995,14 +887,11 @@ Test(upload, empty_body_400, .timeout = 30, .fini = root_cleanup)
     struct th_response r;
 
     start_own(&ts, 0, false);
-    int fd = th_connect(&ts);
-    send_upload(&ts, fd, "/upload", "application/json", "", 0);
-    cr_assert_eq(th_read_response(fd, &r, false), 0, "no response to an empty body");
+    post(&ts, &r, "/upload", "application/json", "", 0, 0, "[Content-Length: 0]");
     expect_invalid_json(&r, "", 0, "[Content-Length: 0]");
     th_response_free(&r);
-    close(fd);
 
-    fd = th_connect(&ts);
+    int fd = th_connect(&ts);
     th_sendf(&ts, fd,
              "POST /upload HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
              "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
@@ -1041,12 +930,9 @@ Test(upload, invalid_json_in_large_body_400, .timeout = 30, .fini = root_cleanup
     len = o + 5;
 
     start_own(&ts, 0, false);
-    int fd = th_connect(&ts);
-    send_upload(&ts, fd, "/upload", "application/json", body, len);
-    cr_assert_eq(th_read_response(fd, &r, false), 0, "no response to a 400 kB invalid body");
+    post(&ts, &r, "/upload", "application/json", body, len, 0, "[400 kB, garbage near the end]");
     expect_invalid_json(&r, body, len, "[400 kB, garbage near the end]");
     th_response_free(&r);
-    close(fd);
 
     /* A duplicate key deep in a large body, sent chunked. */
     char *big = malloc(200100);
@@ -1055,7 +941,7 @@ Test(upload, invalid_json_in_large_body_400, .timeout = 30, .fini = root_cleanup
     memset(big + o, 'v', 199000);
     o += 199000;
     o += (size_t)snprintf(big + o, 200100 - o, "\",\"k\":1}");
-    fd = th_connect(&ts);
+    int fd = th_connect(&ts);
     send_chunked(&ts, fd, big, o, 9, false);
     cr_assert_eq(th_read_response(fd, &r, false), 0, "no response to a 200 kB duplicate key");
     expect_invalid_json(&r, big, o, "[200 kB chunked, duplicate key at the end]");
@@ -1185,11 +1071,11 @@ Test(upload, concurrent_50_uploads, .timeout = 30, .fini = root_cleanup)
         jobs[i].start = &start;
         cr_assert_eq(uv_thread_create(&threads[i], run_job, &jobs[i]), 0);
     }
-    double t0 = now_ms();
+    double t0 = th_now_ms();
     uv_barrier_wait(&start);
     for (int i = 0; i < N_CONCURRENT; i++)
         uv_thread_join(&threads[i]);
-    cr_log_info("50 concurrent uploads (50-197 kB) took %.0f ms", now_ms() - t0);
+    cr_log_info("50 concurrent uploads (50-197 kB) took %.0f ms", th_now_ms() - t0);
     uv_barrier_destroy(&start);
 
     for (int i = 0; i < N_CONCURRENT; i++) {
@@ -1242,25 +1128,20 @@ Test(upload, store_failure_500, .timeout = 30, .fini = root_cleanup)
     char *big = make_body(len, 11);
 
     start_own(&ts, 0, true); /* ROOT/uploads is a regular file */
-    int fd = th_connect(&ts);
-    send_upload(&ts, fd, "/upload", "application/json", "{\"a\":1}", 7);
-    cr_assert_eq(th_read_response(fd, &r, false), 0, "no response when the store fails");
+    post(&ts, &r, "/upload", "application/json", "{\"a\":1}", 7, 0,
+         "[small body, uploads is a file]");
     expect_json_error(&r, 500, msg, sizeof(msg), "[small body, uploads is a file]");
     cr_expect_null(strstr(msg, "Invalid JSON"), "500 message: %s", msg);
-    expect_header(&r, "Connection", "close", "[500]");
+    th_expect_header_for(&r, "Connection", "close", "[500]");
     th_response_free(&r);
-    close(fd);
 
     /* A body large enough to stream: the temporary file cannot even be created. */
-    fd = th_connect(&ts);
-    send_upload(&ts, fd, "/upload", "application/json", big, len);
-    cr_assert_eq(th_read_response(fd, &r, false), 0, "no response when the stream fails");
+    post(&ts, &r, "/upload", "application/json", big, len, 0, "[200 kB body, uploads is a file]");
     expect_json_error(&r, 500, msg, sizeof(msg), "[200 kB body, uploads is a file]");
     th_response_free(&r);
-    close(fd);
 
     /* Chunked as well. */
-    fd = th_connect(&ts);
+    int fd = th_connect(&ts);
     send_chunked(&ts, fd, big, len, 4, false);
     cr_assert_eq(th_read_response(fd, &r, false), 0);
     expect_json_error(&r, 500, msg, sizeof(msg), "[200 kB chunked, uploads is a file]");
@@ -1270,7 +1151,7 @@ Test(upload, store_failure_500, .timeout = 30, .fini = root_cleanup)
 
     expect_root_untouched(&ts, "after the failed stores");
     /* Serving files still works. */
-    cr_assert_eq(th_request(&ts, &r, false, "GET /index.html HTTP/1.1\r\nHost: {HOST}\r\n\r\n"), 0);
+    th_get(&ts, &r, "/index.html", 0);
     cr_expect_eq(r.status, 200);
     th_response_free(&r);
     th_stop(&ts);
@@ -1279,10 +1160,10 @@ Test(upload, store_failure_500, .timeout = 30, .fini = root_cleanup)
 /* Waits up to timeout_ms for a temporary file to appear in uploads/. */
 static struct dir_count wait_tmp(const struct th_server *ts, int timeout_ms)
 {
-    double end = now_ms() + timeout_ms;
+    double end = th_now_ms() + timeout_ms;
     struct dir_count n = count_uploads(ts);
-    while (!n.tmps && now_ms() < end) {
-        sleep_ms(5);
+    while (!n.tmps && th_now_ms() < end) {
+        th_sleep_ms(5);
         n = count_uploads(ts);
     }
     return n;
@@ -1327,11 +1208,10 @@ static void interrupted_upload(struct th_server *ts, bool chunked, bool reset, c
                   "%s: the temporary file was served", what);
         th_response_free(&r);
     }
-    if (reset) {
-        struct linger lg = {1, 0};
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    }
-    close(fd);
+    if (reset)
+        th_close_reset(fd);
+    else
+        close(fd);
     expect_uploads_dir(ts, 0, what);
     free(body);
 }
@@ -1352,7 +1232,7 @@ Test(upload, interrupted_upload_leaves_nothing, .timeout = 30, .fini = root_clea
     th_sendf(&ts, fd,
              "POST /upload HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
              "Content-Length: 100\r\n\r\n{\"a\":");
-    sleep_ms(50);
+    th_sleep_ms(50);
     close(fd);
     expect_uploads_dir(&ts, 0, "[close after 5 of 100 bytes]");
 
@@ -1381,10 +1261,10 @@ Test(upload, stalled_body_408_removes_tmp, .timeout = 30, .fini = root_cleanup)
     th_send(fd, body, len / 2);
     struct dir_count n = wait_tmp(&ts, 2000);
     cr_expect_gt(n.tmps, 0, "no temporary file while half the body is in");
-    double t0 = now_ms();
-    cr_assert(answered_within(fd, 3000), "no answer 3 s into a stalled body (timeout 1 s)");
-    read_status(fd, &r, 408, "[stalled body]");
-    cr_expect(now_ms() - t0 < 2500, "408 after %.0f ms", now_ms() - t0);
+    double t0 = th_now_ms();
+    cr_assert(th_readable(fd, 3000), "no answer 3 s into a stalled body (timeout 1 s)");
+    th_read_status(fd, &r, false, 408, "[stalled body]");
+    cr_expect(th_now_ms() - t0 < 2500, "408 after %.0f ms", th_now_ms() - t0);
     th_response_free(&r);
     cr_expect(th_wait_closed(fd, 2000), "connection not closed after the 408");
     close(fd);
@@ -1406,19 +1286,19 @@ Test(upload, keep_alive_after_201, .timeout = 30, .fini = root_cleanup)
     send_upload(&ts, fd, "/upload", "application/json", "{\"n\":1}", 7);
     cr_assert_eq(th_read_response(fd, &r, false), 0);
     expect_created(&ts, &r, "{\"n\":1}", 7, fp1, sizeof(fp1), "[first upload]");
-    expect_header(&r, "Connection", "keep-alive", "[201]");
-    expect_header(&r, "Keep-Alive", "timeout=30, max=99", "[201]");
+    th_expect_header_for(&r, "Connection", "keep-alive", "[201]");
+    th_expect_header_for(&r, "Keep-Alive", "timeout=30, max=99", "[201]");
     th_response_free(&r);
 
-    th_sendf(&ts, fd, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", fp1);
-    read_status(fd, &r, 200, "[GET of the upload on the same connection]");
+    th_send_get(&ts, fd, fp1);
+    th_read_status(fd, &r, false, 200, "[GET of the upload on the same connection]");
     cr_expect(r.body_len == 7 && memcmp(r.body, "{\"n\":1}", 7) == 0, "body %s", r.body);
     th_response_free(&r);
 
     send_upload(&ts, fd, "/upload", "application/json", "{\"n\":2}", 7);
     cr_assert_eq(th_read_response(fd, &r, false), 0);
     expect_created(&ts, &r, "{\"n\":2}", 7, fp2, sizeof(fp2), "[second upload]");
-    expect_header(&r, "Keep-Alive", "timeout=30, max=97", "[third response]");
+    th_expect_header_for(&r, "Keep-Alive", "timeout=30, max=97", "[third response]");
     th_response_free(&r);
     cr_expect_str_neq(fp1, fp2, "two uploads, one name");
     close(fd);
@@ -1445,14 +1325,14 @@ Test(upload, pipelined_after_upload, .timeout = 30, .fini = root_cleanup)
     cr_assert_eq(th_read_response(fd, &r, false), 0);
     expect_created(&ts, &r, body, strlen(body), fp, sizeof(fp), "[pipelined upload 1]");
     th_response_free(&r);
-    read_status(fd, &r, 200, "[pipelined GET after an upload]");
+    th_read_status(fd, &r, false, 200, "[pipelined GET after an upload]");
     cr_expect_str_eq(r.body, INDEX_BODY);
     th_response_free(&r);
     cr_assert_eq(th_read_response(fd, &r, false), 0);
     expect_created(&ts, &r, "[2]", 3, fp, sizeof(fp), "[pipelined chunked upload]");
     th_response_free(&r);
-    read_status(fd, &r, 204, "[pipelined OPTIONS /upload]");
-    expect_header(&r, "Allow", UPLOAD_ALLOW, "[OPTIONS /upload]");
+    th_read_status(fd, &r, false, 204, "[pipelined OPTIONS /upload]");
+    th_expect_header_for(&r, "Allow", UPLOAD_ALLOW, "[OPTIONS /upload]");
     th_response_free(&r);
     close(fd);
     expect_uploads_dir(&ts, 2, "after the pipelined uploads");
@@ -1471,18 +1351,18 @@ Test(upload, shared_valid_then_get, .timeout = 30)
     snprintf(body, sizeof(body),
              "{\"test\": \"shared_valid_then_get\", \"pid\": %ld, \"t\": %.0f, \"list\": [1, "
              "\"two\", null]}",
-             (long)getpid(), now_ms());
+             (long)getpid(), th_now_ms());
     int fd = th_connect(&ts);
     send_upload(&ts, fd, "/upload?from=shared", "application/json; charset=utf-8", body,
                 strlen(body));
     cr_assert_eq(th_read_response(fd, &r, false), 0, "no response to a valid upload");
     expect_created(&ts, &r, body, strlen(body), fp, sizeof(fp), "[shared valid]");
-    expect_header(&r, "Connection", "keep-alive", "[shared 201]");
+    th_expect_header_for(&r, "Connection", "keep-alive", "[shared 201]");
     th_response_free(&r);
     /* Keep-alive: the GET on the same connection. */
-    th_sendf(&ts, fd, "GET %s HTTP/1.1\r\nHost: {HOST}\r\n\r\n", fp);
-    read_status(fd, &r, 200, "[GET of the stored file]");
-    expect_header(&r, "Content-Type", "application/json", "[GET of the stored file]");
+    th_send_get(&ts, fd, fp);
+    th_read_status(fd, &r, false, 200, "[GET of the stored file]");
+    th_expect_header_for(&r, "Content-Type", "application/json", "[GET of the stored file]");
     cr_expect(r.body_len == strlen(body) && memcmp(r.body, body, r.body_len) == 0,
               "GET %s returned \"%s\", uploaded \"%s\"", fp, r.body, body);
     th_response_free(&r);
@@ -1505,16 +1385,10 @@ Test(upload, shared_unsupported_type_415, .timeout = 30)
     struct th_response r;
 
     th_start(&ts, NULL);
-    int fd = th_connect(&ts);
-    send_upload(&ts, fd, "/upload", "text/plain", "{}", 2);
-    read_status(fd, &r, 415, "[text/plain]");
+    post(&ts, &r, "/upload", "text/plain", "{}", 2, 415, "[text/plain]");
     th_response_free(&r);
-    close(fd);
-    fd = th_connect(&ts);
-    send_upload(&ts, fd, "/upload", NULL, "{}", 2);
-    read_status(fd, &r, 415, "[no Content-Type]");
+    post(&ts, &r, "/upload", NULL, "{}", 2, 415, "[no Content-Type]");
     th_response_free(&r);
-    close(fd);
     th_stop(&ts);
 }
 
@@ -1528,13 +1402,10 @@ Test(upload, shared_invalid_json_400, .timeout = 30)
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         char what[96], show[64];
         snprintf(what, sizeof(what), "[shared invalid: %s]",
-                 shown(bodies[i], strlen(bodies[i]), show, sizeof(show)));
-        int fd = th_connect(&ts);
-        send_upload(&ts, fd, "/upload", "Application/JSON", bodies[i], strlen(bodies[i]));
-        cr_assert_eq(th_read_response(fd, &r, false), 0, "%s: no response", what);
+                 th_shown(bodies[i], strlen(bodies[i]), show, sizeof(show)));
+        post(&ts, &r, "/upload", "Application/JSON", bodies[i], strlen(bodies[i]), 0, what);
         expect_invalid_json(&r, bodies[i], strlen(bodies[i]), what);
         th_response_free(&r);
-        close(fd);
     }
     th_stop(&ts);
 }
