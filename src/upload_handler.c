@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "conn.h"
+#include "json_check.h"
 #include "log.h"
 #include "server.h"
 
@@ -385,25 +386,74 @@ static int fail_job(struct uvh_upload *u, enum uvh_status st, int err, const cha
 }
 
 /* RFC 8259: any JSON text at top level, UTF-8 without BOM, no NUL, no duplicate keys. */
+/* jansson on the file, one at a time and in the released arena: for its error text. */
+static json_t *jansson_load_file(struct uvh_upload *u, json_error_t *e)
+{
+    struct file_reader fr = {u->fd, 0};
+    uv_mutex_lock(&validate_mutex);
+    arena_on = true;
+    json_t *root = json_load_callback(read_chunk, &fr, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, e);
+    json_decref(root);
+    arena_on = false;
+    arena_drop();
+    uv_mutex_unlock(&validate_mutex);
+    return root; /* only its NULL-ness may be used */
+}
+
+/* Streams the temporary file through the bounded-memory checker (which accepts exactly what
+ * jansson accepts): a large document never becomes a tree. Returns 1 valid, 0 invalid, or a
+ * negative libuv error. */
+static int check_file(struct uvh_upload *u)
+{
+    struct uvh_json_check jc;
+    uv_fs_t r;
+    int64_t off = 0;
+    int verdict = 1;
+
+    uvh_json_check_init(&jc);
+    for (;;) {
+        uv_buf_t b = uv_buf_init(u->buf, sizeof(u->buf));
+        int n = uv_fs_read(NULL, &r, u->fd, &b, 1, off, NULL);
+        uv_fs_req_cleanup(&r);
+        if (n < 0) {
+            verdict = n;
+            break;
+        }
+        if (n == 0) {
+            verdict = uvh_json_check_finish(&jc) == 0;
+            break;
+        }
+        off += n;
+        if (uvh_json_check_feed(&jc, u->buf, (size_t)n) != 0) {
+            verdict = uvh_json_check_nomem(&jc) ? UV_ENOMEM : 0;
+            break;
+        }
+    }
+    uvh_json_check_deinit(&jc);
+    return verdict;
+}
+
+/* RFC 8259: any JSON text at top level, UTF-8 without BOM, no NUL, no duplicate keys. A body
+ * still in memory is loaded by jansson; a large one is checked in a stream, and jansson only
+ * describes what is wrong with an invalid one. */
 static int validate(struct uvh_upload *u)
 {
     json_error_t e;
     json_t *root;
-    const size_t flags = JSON_DECODE_ANY | JSON_REJECT_DUPLICATES;
 
     if (u->fd < 0) {
-        root = json_loadb(u->buf, u->buf_len, flags, &e);
+        root = json_loadb(u->buf, u->buf_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
         json_decref(root);
     } else {
-        /* One large validation at a time bounds the memory trees take. */
-        struct file_reader fr = {u->fd, 0};
-        uv_mutex_lock(&validate_mutex);
-        arena_on = true;
-        root = json_load_callback(read_chunk, &fr, flags, &e);
-        json_decref(root);
-        arena_on = false;
-        arena_drop();
-        uv_mutex_unlock(&validate_mutex);
+        int verdict = check_file(u);
+        if (verdict < 0)
+            return fail_job(u,
+                            verdict == UV_ENOMEM ? UVH_STATUS_SERVICE_UNAVAILABLE
+                                                 : UVH_STATUS_INTERNAL_SERVER_ERROR,
+                            verdict, "cannot check the file");
+        if (verdict == 1)
+            return 0;
+        root = jansson_load_file(u, &e);
     }
     if (!root) { /* only the pointer's NULL-ness is used after the decref */
         u->result = UVH_STATUS_BAD_REQUEST;

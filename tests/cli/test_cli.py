@@ -1003,6 +1003,12 @@ def upload_rss_string_bodies():
 
 
 @test
+def upload_rss_array_bodies():
+    # An array of small numbers is what a tree-building parser pays most for.
+    _upload_rss("array", 50, 2)
+
+
+@test
 def upload_saved_logged_and_served():
     with tempfile.TemporaryDirectory() as tmp:
         root = make_root(tmp)

@@ -1,0 +1,770 @@
+/* json_check.c - the streaming validator of json_check.h. One state machine covers both of
+ * jansson's layers (the lexer in load.c lex_scan and the recursive parser parse_value), so a
+ * token may be split anywhere between feeds. Rules taken from jansson 2.14 src/load.c are noted
+ * where they are mirrored; its quirks are kept on purpose, since the server answers from jansson
+ * whenever this module says "invalid" and the two must never disagree. */
+#include "json_check.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum state {
+    ST_VALUE,        /* a value must start here (top level, after ':' or an array's ',') */
+    ST_ARRAY_FIRST,  /* after '[': ']' or a value */
+    ST_OBJECT_FIRST, /* after '{': '}' or a key */
+    ST_KEY,          /* after an object's ',': a key */
+    ST_COLON,        /* after a key */
+    ST_AFTER,        /* after a value: ',' or the closing bracket, or only whitespace at the top */
+    ST_STRING,       /* inside a string */
+    ST_ESC,          /* after a backslash */
+    ST_UHEX,         /* inside the four digits of \uXXXX */
+    ST_LOW_BS,       /* after a high surrogate: its low half's backslash must follow */
+    ST_LOW_U,        /* ... and then its 'u' */
+    ST_UTF8,         /* inside a multi-byte UTF-8 sequence */
+    ST_NUMBER,       /* inside a number, see enum num_state */
+    ST_LITERAL,      /* inside true, false or null */
+    ST_LITERAL_END,  /* the literal is complete, but a letter would still extend it */
+    ST_FAILED,
+};
+
+enum num_state {
+    N_MINUS, /* after '-': a digit must follow */
+    N_ZERO,  /* the integer part is "0": no further digit */
+    N_INT,   /* in the integer part */
+    N_DOT,   /* after '.': a digit must follow */
+    N_FRAC,  /* in the fraction */
+    N_E,     /* after 'e' or 'E': a sign or a digit */
+    N_ESIGN, /* after the exponent's sign: a digit */
+    N_EXP,   /* in the exponent */
+};
+
+/* A real's explicit exponent saturates here; no document has enough digits to come back. */
+#define EXP_SATURATE 1000000000000000LL
+/* The exponent handed to strtod is clamped here: past it the verdict cannot change. */
+#define EXP_CLAMP 99999
+/* An object's keys are looked up by a linear scan until it has this many, then by a table. */
+#define LINEAR_KEYS 16
+
+struct uvh_json_check_key {
+    uint64_t hash;
+    size_t off; /* in jc->keys */
+    size_t len;
+};
+
+struct uvh_json_check_obj {
+    size_t ent_start; /* its first key in jc->ents */
+    size_t key_base;  /* where its key bytes start in jc->keys */
+    uint32_t *slots;  /* open addressing: index + 1 relative to ent_start, 0 = empty */
+    size_t nslots;    /* a power of two, 0 while the object is scanned linearly */
+};
+
+static int fail(struct uvh_json_check *jc, const char *reason)
+{
+    jc->failed = true;
+    jc->reason = reason;
+    jc->state = ST_FAILED;
+    return -1;
+}
+
+static int fail_nomem(struct uvh_json_check *jc)
+{
+    jc->nomem = true;
+    return fail(jc, "out of memory");
+}
+
+static void account(struct uvh_json_check *jc, size_t added, size_t removed)
+{
+    jc->mem = jc->mem + added - removed;
+    if (jc->mem > jc->mem_peak)
+        jc->mem_peak = jc->mem;
+}
+
+/* Makes room for `need` elements of `size` bytes in *p (capacity *cap, doubled as needed). */
+static int reserve(struct uvh_json_check *jc, void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2 / size)
+            return fail_nomem(jc);
+        ncap *= 2;
+    }
+    void *np = realloc(*p, ncap * size);
+    if (!np)
+        return fail_nomem(jc);
+    account(jc, ncap * size, *cap * size);
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+void uvh_json_check_init(struct uvh_json_check *jc)
+{
+    memset(jc, 0, sizeof(*jc));
+    jc->state = ST_VALUE;
+}
+
+void uvh_json_check_deinit(struct uvh_json_check *jc)
+{
+    for (size_t i = 0; i < jc->nobjs; i++)
+        free(jc->objs[i].slots);
+    free(jc->objs);
+    free(jc->ents);
+    free(jc->keys);
+    jc->objs = NULL;
+    jc->ents = NULL;
+    jc->keys = NULL;
+    jc->nobjs = 0;
+    jc->objs_cap = jc->ents_cap = jc->keys_cap = 0;
+    jc->nents = jc->keys_len = 0;
+    jc->mem = 0;
+}
+
+const char *uvh_json_check_reason(const struct uvh_json_check *jc)
+{
+    return jc->reason;
+}
+
+uint64_t uvh_json_check_offset(const struct uvh_json_check *jc)
+{
+    return jc->offset;
+}
+
+bool uvh_json_check_nomem(const struct uvh_json_check *jc)
+{
+    return jc->nomem;
+}
+
+size_t uvh_json_check_mem_peak(const struct uvh_json_check *jc)
+{
+    return jc->mem_peak;
+}
+
+/* ---- containers and duplicate keys ---- */
+
+static bool top_is_object(const struct uvh_json_check *jc)
+{
+    uint32_t i = jc->depth - 1;
+    return jc->kind[i / 8] & (1u << (i % 8));
+}
+
+static int push(struct uvh_json_check *jc, bool object)
+{
+    uint32_t i = jc->depth;
+    if (object) {
+        if (reserve(jc, (void **)&jc->objs, &jc->objs_cap, jc->nobjs + 1, sizeof(*jc->objs)))
+            return -1;
+        jc->objs[jc->nobjs++] = (struct uvh_json_check_obj){jc->nents, jc->keys_len, NULL, 0};
+        jc->kind[i / 8] |= (uint8_t)(1u << (i % 8));
+        jc->state = ST_OBJECT_FIRST;
+    } else {
+        jc->kind[i / 8] &= (uint8_t) ~(1u << (i % 8));
+        jc->state = ST_ARRAY_FIRST;
+    }
+    jc->depth++;
+    return 0;
+}
+
+static void pop(struct uvh_json_check *jc)
+{
+    if (top_is_object(jc)) {
+        struct uvh_json_check_obj *o = &jc->objs[--jc->nobjs];
+        free(o->slots);
+        account(jc, 0, o->nslots * sizeof(*o->slots));
+        jc->nents = o->ent_start;
+        jc->keys_len = o->key_base;
+    }
+    jc->depth--;
+    jc->state = ST_AFTER;
+}
+
+static uint64_t hash_key(const char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static void slot_insert(struct uvh_json_check_obj *o, const struct uvh_json_check_key *ents,
+                        size_t rel)
+{
+    size_t mask = o->nslots - 1;
+    size_t i = (size_t)ents[o->ent_start + rel].hash & mask;
+    while (o->slots[i])
+        i = (i + 1) & mask;
+    o->slots[i] = (uint32_t)(rel + 1);
+}
+
+static int rebuild_slots(struct uvh_json_check *jc, struct uvh_json_check_obj *o, size_t nslots)
+{
+    if (nslots > UINT32_MAX)
+        return fail_nomem(jc);
+    uint32_t *slots = calloc(nslots, sizeof(*slots));
+    if (!slots)
+        return fail_nomem(jc);
+    account(jc, nslots * sizeof(*slots), o->nslots * sizeof(*slots));
+    free(o->slots);
+    o->slots = slots;
+    o->nslots = nslots;
+    for (size_t rel = 0; rel < jc->nents - o->ent_start; rel++)
+        slot_insert(o, jc->ents, rel);
+    return 0;
+}
+
+static bool same_key(const struct uvh_json_check *jc, const struct uvh_json_check_key *e,
+                     uint64_t h, size_t len)
+{
+    /* keys is NULL while every key so far is "" */
+    return e->hash == h && e->len == len &&
+           (len == 0 || memcmp(jc->keys + e->off, jc->keys + jc->key_start, len) == 0);
+}
+
+/* The key just scanned is keys[key_start, keys_len): reject it if the innermost object has it
+ * already (load.c parse_object, json_object_getn under JSON_REJECT_DUPLICATES), else add it. Keys
+ * are compared as decoded bytes, so "\u0041" and "A" are the same key. */
+static int key_done(struct uvh_json_check *jc)
+{
+    struct uvh_json_check_obj *o = &jc->objs[jc->nobjs - 1];
+    size_t len = jc->keys_len - jc->key_start;
+    uint64_t h = len ? hash_key(jc->keys + jc->key_start, len) : hash_key("", 0);
+    size_t count = jc->nents - o->ent_start;
+
+    if (o->slots) {
+        size_t mask = o->nslots - 1;
+        for (size_t i = (size_t)h & mask; o->slots[i]; i = (i + 1) & mask) {
+            const struct uvh_json_check_key *e = &jc->ents[o->ent_start + o->slots[i] - 1];
+            if (same_key(jc, e, h, len))
+                return fail(jc, "duplicate object key");
+        }
+    } else {
+        for (size_t i = o->ent_start; i < jc->nents; i++) {
+            const struct uvh_json_check_key *e = &jc->ents[i];
+            if (same_key(jc, e, h, len))
+                return fail(jc, "duplicate object key");
+        }
+    }
+
+    if (reserve(jc, (void **)&jc->ents, &jc->ents_cap, jc->nents + 1, sizeof(*jc->ents)))
+        return -1;
+    jc->ents[jc->nents++] = (struct uvh_json_check_key){h, jc->key_start, len};
+    jc->state = ST_COLON;
+    count++;
+    if (o->slots && count * 2 > o->nslots)
+        return rebuild_slots(jc, o, o->nslots * 2);
+    if (o->slots)
+        slot_insert(o, jc->ents, count - 1);
+    else if (count >= LINEAR_KEYS)
+        return rebuild_slots(jc, o, LINEAR_KEYS * 4);
+    return 0;
+}
+
+static int key_append(struct uvh_json_check *jc, const char *p, size_t n)
+{
+    if (reserve(jc, (void **)&jc->keys, &jc->keys_cap, jc->keys_len + n, 1))
+        return -1;
+    memcpy(jc->keys + jc->keys_len, p, n);
+    jc->keys_len += n;
+    return 0;
+}
+
+/* ---- strings ---- */
+
+static int string_byte(struct uvh_json_check *jc, char c)
+{
+    return jc->in_key ? key_append(jc, &c, 1) : 0;
+}
+
+/* A complete \uXXXX (load.c lex_scan_string, second pass): a high surrogate must be followed
+ * at once by a \u low one; a lone half is an error; U+0000 is refused, in a value ("\u0000 is not
+ * allowed without JSON_ALLOW_NUL", parse_value) and in a key ("NUL byte in object key"). */
+static int unicode_escape(struct uvh_json_check *jc, uint32_t v)
+{
+    if (jc->high) {
+        if (v < 0xDC00 || v > 0xDFFF)
+            return fail(jc, "invalid Unicode surrogate pair");
+        v = ((jc->high - 0xD800) << 10) + (v - 0xDC00) + 0x10000;
+        jc->high = 0;
+    } else if (v >= 0xD800 && v <= 0xDBFF) {
+        jc->high = v;
+        jc->state = ST_LOW_BS;
+        return 0;
+    } else if (v >= 0xDC00 && v <= 0xDFFF) {
+        return fail(jc, "lone low surrogate");
+    } else if (v == 0) {
+        return fail(jc, "\\u0000 is not allowed");
+    }
+    jc->state = ST_STRING;
+    if (!jc->in_key)
+        return 0;
+    char u[4];
+    size_t n;
+    if (v < 0x80) {
+        u[0] = (char)v;
+        n = 1;
+    } else if (v < 0x800) {
+        u[0] = (char)(0xC0 | (v >> 6));
+        u[1] = (char)(0x80 | (v & 0x3F));
+        n = 2;
+    } else if (v < 0x10000) {
+        u[0] = (char)(0xE0 | (v >> 12));
+        u[1] = (char)(0x80 | ((v >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (v & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (char)(0xF0 | (v >> 18));
+        u[1] = (char)(0x80 | ((v >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((v >> 6) & 0x3F));
+        u[3] = (char)(0x80 | (v & 0x3F));
+        n = 4;
+    }
+    return key_append(jc, u, n);
+}
+
+/* The first byte of a multi-byte sequence, as utf8_check_first and utf8_check_full (utf.c) see
+ * it: no overlong forms (C0, C1, E0 80-9F, F0 80-8F), no surrogates (ED A0-BF), nothing past
+ * U+10FFFF (F4 90-BF, F5-FF), no stray continuation byte. */
+static int utf8_lead(struct uvh_json_check *jc, unsigned char u)
+{
+    jc->utf8_lo = 0x80;
+    jc->utf8_hi = 0xBF;
+    if (u >= 0xC2 && u <= 0xDF) {
+        jc->utf8_need = 1;
+    } else if (u >= 0xE0 && u <= 0xEF) {
+        jc->utf8_need = 2;
+        if (u == 0xE0)
+            jc->utf8_lo = 0xA0;
+        else if (u == 0xED)
+            jc->utf8_hi = 0x9F;
+    } else if (u >= 0xF0 && u <= 0xF4) {
+        jc->utf8_need = 3;
+        if (u == 0xF0)
+            jc->utf8_lo = 0x90;
+        else if (u == 0xF4)
+            jc->utf8_hi = 0x8F;
+    } else {
+        return fail(jc, "invalid UTF-8");
+    }
+    jc->state = ST_UTF8;
+    return string_byte(jc, (char)u);
+}
+
+static bool is_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static unsigned hex_value(unsigned char c)
+{
+    if (c <= '9')
+        return c - '0';
+    return (c | 0x20) - 'a' + 10;
+}
+
+/* ---- numbers (load.c lex_scan_number) ---- */
+
+static void int_digit(struct uvh_json_check *jc, unsigned d)
+{
+    if (!jc->num_int_ovf) {
+        if (jc->num_mag > (ULLONG_MAX - d) / 10)
+            jc->num_int_ovf = true;
+        else
+            jc->num_mag = jc->num_mag * 10 + d;
+    }
+    if (jc->num_len < UVH_JSON_CHECK_NUM_DIGITS) {
+        jc->num[jc->num_len++] = (char)('0' + d);
+    } else {
+        jc->num_scale++;
+        jc->num_sticky |= d != 0;
+    }
+}
+
+static void frac_digit(struct uvh_json_check *jc, unsigned d)
+{
+    if (jc->num_len == 0 && d == 0) {
+        jc->num_scale--;
+    } else if (jc->num_len < UVH_JSON_CHECK_NUM_DIGITS) {
+        jc->num[jc->num_len++] = (char)('0' + d);
+        jc->num_scale--;
+    } else {
+        jc->num_sticky |= d != 0;
+    }
+}
+
+static void exp_digit(struct uvh_json_check *jc, unsigned d)
+{
+    if (jc->exp < EXP_SATURATE)
+        jc->exp = jc->exp * 10 + d;
+}
+
+/* The complete number: an integer (no '.', no exponent) must fit json_int_t, as strtoll decides
+ * (ERANGE: "too big integer" / "too big negative integer"); a real fails only on overflow, when
+ * strtod gives ERANGE with +-HUGE_VAL (strconv.c jsonp_strtod). Underflow to zero or to a
+ * subnormal is accepted. The real's value is rebuilt as "<significant digits>e<exponent>" with
+ * no decimal point, so strtod's answer does not depend on the locale. */
+static int number_done(struct uvh_json_check *jc, bool real)
+{
+    if (!real) {
+        unsigned long long limit = (unsigned long long)LLONG_MAX + (jc->num_neg ? 1 : 0);
+        if (jc->num_int_ovf || jc->num_mag > limit)
+            return fail(jc, jc->num_neg ? "too big negative integer" : "too big integer");
+        return 0;
+    }
+    if (jc->num_len == 0)
+        return 0; /* zero */
+    int64_t e = jc->num_scale + (jc->exp_neg ? -jc->exp : jc->exp);
+    size_t n = jc->num_len;
+    if (jc->num_sticky) {
+        jc->num[n++] = '1';
+        e--;
+    }
+    if (e > EXP_CLAMP)
+        e = EXP_CLAMP;
+    if (e < -EXP_CLAMP)
+        e = -EXP_CLAMP;
+    snprintf(jc->num + n, sizeof(jc->num) - n, "e%d", (int)e);
+    int saved = errno;
+    errno = 0;
+    double v = strtod(jc->num, NULL);
+    bool overflow = v == HUGE_VAL && errno == ERANGE;
+    errno = saved;
+    return overflow ? fail(jc, "real number overflow") : 0;
+}
+
+static bool number_complete(const struct uvh_json_check *jc)
+{
+    return jc->num_state == N_ZERO || jc->num_state == N_INT || jc->num_state == N_FRAC ||
+           jc->num_state == N_EXP;
+}
+
+static bool number_is_real(const struct uvh_json_check *jc)
+{
+    return jc->num_state == N_FRAC || jc->num_state == N_EXP;
+}
+
+/* ---- values ---- */
+
+static const char *const literals[] = {"true", "false", "null"};
+
+/* A value starts with byte c. load.c parse_value counts the depth before it looks at the token:
+ * any value, scalars too, nested in 2048 containers is refused. */
+static int begin_value(struct uvh_json_check *jc, unsigned char c)
+{
+    if (jc->depth + 1 > UVH_JSON_CHECK_MAX_DEPTH)
+        return fail(jc, "maximum parsing depth reached");
+    switch (c) {
+    case '{':
+        return push(jc, true);
+    case '[':
+        return push(jc, false);
+    case '"':
+        jc->in_key = false;
+        jc->state = ST_STRING;
+        return 0;
+    case 't':
+    case 'f':
+    case 'n':
+        jc->lit = literals[c == 't' ? 0 : c == 'f' ? 1 : 2];
+        jc->lit_pos = 1;
+        jc->state = ST_LITERAL;
+        return 0;
+    default:
+        break;
+    }
+    if (c != '-' && (c < '0' || c > '9'))
+        return fail(jc, c == '}' || c == ']' || c == ',' || c == ':' ? "unexpected token"
+                                                                     : "invalid token");
+    jc->state = ST_NUMBER;
+    jc->num_neg = c == '-';
+    jc->num_int_ovf = jc->num_sticky = jc->exp_neg = false;
+    jc->num_mag = 0;
+    jc->num_scale = jc->exp = 0;
+    jc->num_len = 0;
+    if (c == '-')
+        jc->num_state = N_MINUS;
+    else if (c == '0')
+        jc->num_state = N_ZERO;
+    else {
+        jc->num_state = N_INT;
+        int_digit(jc, c - '0');
+    }
+    return 0;
+}
+
+static bool is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool is_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* The number or literal just ended at byte c, which is not part of it. jansson reads c and
+ * "ungets" it; but stream_get (load.c) refills its buffer when the byte under the cursor is NUL,
+ * so an ungot NUL byte is skipped: "1\0" and "[true\0]" are valid. Mirror that. Returns 1 if c
+ * still has to be handled in ST_AFTER, 0 if it was that NUL, -1 on failure. */
+static int token_end(struct uvh_json_check *jc, unsigned char c)
+{
+    if (jc->state == ST_NUMBER && number_done(jc, number_is_real(jc)))
+        return -1;
+    jc->state = ST_AFTER;
+    return c != 0;
+}
+
+/* One byte through the state machine. */
+static int step(struct uvh_json_check *jc, unsigned char c)
+{
+    for (;;) {
+        switch ((enum state)jc->state) {
+        case ST_VALUE:
+            if (is_ws(c))
+                return 0;
+            return begin_value(jc, c);
+
+        case ST_ARRAY_FIRST:
+            if (is_ws(c))
+                return 0;
+            if (c == ']') {
+                pop(jc);
+                return 0;
+            }
+            return begin_value(jc, c);
+
+        case ST_OBJECT_FIRST:
+        case ST_KEY:
+            if (is_ws(c))
+                return 0;
+            if (c == '}' && jc->state == ST_OBJECT_FIRST) {
+                pop(jc);
+                return 0;
+            }
+            if (c != '"')
+                return fail(jc, "string or '}' expected");
+            jc->in_key = true;
+            jc->key_start = jc->keys_len;
+            jc->state = ST_STRING;
+            return 0;
+
+        case ST_COLON:
+            if (is_ws(c))
+                return 0;
+            if (c != ':')
+                return fail(jc, "':' expected");
+            jc->state = ST_VALUE;
+            return 0;
+
+        case ST_AFTER:
+            if (is_ws(c))
+                return 0;
+            if (jc->depth == 0)
+                return fail(jc, "end of file expected");
+            if (c == ',') {
+                jc->state = top_is_object(jc) ? ST_KEY : ST_VALUE;
+                return 0;
+            }
+            if (c == (top_is_object(jc) ? '}' : ']')) {
+                pop(jc);
+                return 0;
+            }
+            return fail(jc, top_is_object(jc) ? "'}' expected" : "']' expected");
+
+        case ST_STRING:
+            if (c == '"') {
+                if (jc->in_key)
+                    return key_done(jc);
+                jc->state = ST_AFTER;
+                return 0;
+            }
+            if (c < 0x20)
+                return fail(jc, "control character in string");
+            if (c == '\\') {
+                jc->state = ST_ESC;
+                return 0;
+            }
+            if (c < 0x80)
+                return string_byte(jc, (char)c);
+            return utf8_lead(jc, c);
+
+        case ST_ESC: {
+            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+            if (c == 'u') {
+                jc->hex_left = 4;
+                jc->hex = 0;
+                jc->state = ST_UHEX;
+                return 0;
+            }
+            const char *e = c ? strchr(from, c) : NULL;
+            if (!e)
+                return fail(jc, "invalid escape");
+            jc->state = ST_STRING;
+            return string_byte(jc, to[e - from]);
+        }
+
+        case ST_UHEX:
+            if (!is_hex(c))
+                return fail(jc, "invalid escape");
+            jc->hex = jc->hex << 4 | hex_value(c);
+            if (--jc->hex_left)
+                return 0;
+            return unicode_escape(jc, jc->hex);
+
+        case ST_LOW_BS:
+            if (c != '\\')
+                return fail(jc, "invalid Unicode surrogate pair");
+            jc->state = ST_LOW_U;
+            return 0;
+
+        case ST_LOW_U:
+            if (c != 'u')
+                return fail(jc, "invalid Unicode surrogate pair");
+            jc->hex_left = 4;
+            jc->hex = 0;
+            jc->state = ST_UHEX;
+            return 0;
+
+        case ST_UTF8:
+            if (c < jc->utf8_lo || c > jc->utf8_hi)
+                return fail(jc, "invalid UTF-8");
+            jc->utf8_lo = 0x80;
+            jc->utf8_hi = 0xBF;
+            if (--jc->utf8_need == 0)
+                jc->state = ST_STRING;
+            return string_byte(jc, (char)c);
+
+        case ST_NUMBER: {
+            bool digit = c >= '0' && c <= '9';
+            switch ((enum num_state)jc->num_state) {
+            case N_MINUS:
+                if (!digit)
+                    return fail(jc, "invalid token");
+                jc->num_state = c == '0' ? N_ZERO : N_INT;
+                if (c != '0')
+                    int_digit(jc, c - '0');
+                return 0;
+            case N_ZERO:
+            case N_INT:
+                if (digit && jc->num_state == N_ZERO)
+                    return fail(jc, "invalid token"); /* leading zero */
+                if (digit) {
+                    int_digit(jc, c - '0');
+                    return 0;
+                }
+                if (c == '.') {
+                    jc->num_state = N_DOT;
+                    return 0;
+                }
+                break;
+            case N_DOT:
+                if (!digit)
+                    return fail(jc, "invalid token");
+                frac_digit(jc, c - '0');
+                jc->num_state = N_FRAC;
+                return 0;
+            case N_FRAC:
+                if (digit) {
+                    frac_digit(jc, c - '0');
+                    return 0;
+                }
+                break;
+            case N_E:
+                if (c == '+' || c == '-') {
+                    jc->exp_neg = c == '-';
+                    jc->num_state = N_ESIGN;
+                    return 0;
+                }
+                /* fall through */
+            case N_ESIGN:
+                if (!digit)
+                    return fail(jc, "invalid token");
+                exp_digit(jc, c - '0');
+                jc->num_state = N_EXP;
+                return 0;
+            case N_EXP:
+                if (digit) {
+                    exp_digit(jc, c - '0');
+                    return 0;
+                }
+                break;
+            }
+            if ((c == 'e' || c == 'E') && jc->num_state != N_EXP) {
+                jc->num_state = N_E;
+                return 0;
+            }
+            int r = token_end(jc, c);
+            if (r <= 0)
+                return r;
+            continue; /* c again, in ST_AFTER */
+        }
+
+        case ST_LITERAL:
+            if (c != (unsigned char)jc->lit[jc->lit_pos])
+                return fail(jc, "invalid token");
+            if (jc->lit[++jc->lit_pos] == '\0')
+                jc->state = ST_LITERAL_END;
+            return 0;
+
+        case ST_LITERAL_END: {
+            if (is_alpha(c))
+                return fail(jc, "invalid token"); /* jansson scans the whole identifier */
+            int r = token_end(jc, c);
+            if (r <= 0)
+                return r;
+            continue;
+        }
+
+        case ST_FAILED:
+            return -1;
+        }
+        return fail(jc, "internal error");
+    }
+}
+
+int uvh_json_check_feed(struct uvh_json_check *jc, const char *p, size_t n)
+{
+    if (jc->failed)
+        return -1;
+    const unsigned char *s = (const unsigned char *)p;
+    size_t i = 0;
+    while (i < n) {
+        if (jc->state == ST_STRING && !jc->in_key) {
+            /* fast path through plain ASCII inside a value string */
+            while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+                i++;
+            if (i == n)
+                break;
+        }
+        if (step(jc, s[i])) {
+            jc->offset += i;
+            return -1;
+        }
+        i++;
+    }
+    jc->offset += n;
+    return 0;
+}
+
+int uvh_json_check_finish(struct uvh_json_check *jc)
+{
+    if (jc->failed)
+        return -1;
+    if (jc->state == ST_NUMBER) {
+        if (!number_complete(jc))
+            return fail(jc, "premature end of input");
+        if (token_end(jc, ' ') < 0)
+            return -1;
+    } else if (jc->state == ST_LITERAL_END) {
+        jc->state = ST_AFTER;
+    }
+    if (jc->state != ST_AFTER || jc->depth != 0)
+        return fail(jc, "premature end of input");
+    return 0;
+}
