@@ -9,10 +9,12 @@
 #      .ci/mingw64.ini (llhttp from Debian's node-llhttp sources, like the Linux build);
 #   4. checks the exe imports only DLLs that ship with Windows;
 #   5. serves the integration-test document root with uvhttpd.exe under wine on 127.0.0.1:0 and
-#      runs the Linux-built criterion integration suite against it (UVHTTPD_TEST_URL), then
-#      stops the server with Ctrl+C (SIGINT to the wine process) and checks it shut down cleanly.
-# Prints "Windows: N passed, M failed" and exits non-zero when any Windows test failed or
-# crashed, a smoke check failed, or the server did not start or stop cleanly. Tests that need
+#      runs the Linux-built criterion integration suite against it (UVHTTPD_TEST_URL) and the
+#      Postman collection with newman (tests/postman/run_newman.sh --url), then stops the server
+#      with Ctrl+C (SIGINT to the wine process) and checks it shut down cleanly.
+# Prints "Windows: N passed, M failed" (criterion tests plus newman assertions) and exits
+# non-zero when any Windows test failed or crashed, a newman assertion failed or newman was
+# skipped, a smoke check failed, or the server did not start or stop cleanly. Tests that need
 # their own server settings skip themselves against an external server ("needs its own server
 # settings"): they are counted on a line of their own and do not fail the run; any other skip
 # counts as a failure.
@@ -56,6 +58,10 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# newman (the Postman collection) needs Node.js and npm; Debian's only when none is installed.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq
@@ -272,6 +278,20 @@ suite_rc=$?
 set -e
 grep -a 'Synthesis' "$B/windows-tests.log" || true
 
+step "newman: the Postman collection against the Windows server"
+# tests/postman/run_newman.sh --url: newman pinned by tests/postman/package-lock.json, installed
+# (npm ci, cached) in the Linux build directory; its assertions count in the summary below. A
+# skip (exit 77: no Node.js) counts as a failure.
+set +e
+bash tests/postman/run_newman.sh --url "$URL" "$SRC" "$L/tests" >"$B/windows-newman.log" 2>&1
+newman_rc=$?
+set -e
+newman_counts=$(sed -n 's/^newman: \([0-9]*\) assertions, \([0-9]*\) failed$/\1 \2/p' \
+  "$B/windows-newman.log" | tail -n1)
+read -r newman_total newman_failed <<<"${newman_counts:-0 0}"
+grep -a -E '^newman: |^SKIP|^FAIL' "$B/windows-newman.log" || true
+((newman_rc == 0)) || echo "newman against the Windows server: exit status $newman_rc (log: $B/windows-newman.log)"
+
 step "stop: Ctrl+C (SIGINT to the wine process)"
 kill -INT "$server_pid"
 stopped=
@@ -295,9 +315,12 @@ fi
 
 # Criterion's TAP report (its JSON report does not escape assertion messages): one
 # "ok - suite::test", "ok - suite::test  # SKIP reason" or "not ok - suite::test ..." per test.
-python3 - "$B/windows-tests.tap" "$suite_rc" "$B/windows-tests.log" <<'PY' || status=1
+python3 - "$B/windows-tests.tap" "$suite_rc" "$B/windows-tests.log" \
+  "$newman_rc" "$newman_total" "$newman_failed" "$B/windows-newman.log" <<'PY' || status=1
 import re, sys
 tap, rc, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+newman_rc, newman_total, newman_failed, newman_log = (int(sys.argv[4]), int(sys.argv[5]),
+                                                      int(sys.argv[6]), sys.argv[7])
 passed, failed, skipped, unexpected = [], [], [], []
 try:
     lines = open(tap, encoding="utf-8", errors="replace").read().splitlines()
@@ -319,16 +342,24 @@ for line in lines:
         passed.append(name)
 if rc != 0 and not failed:
     failed.append(f"(test_integration exited with {rc}; see {log})")
+integration_ran = bool(passed or failed)
+# newman: each assertion of the Postman collection counts as one test.
+passed += [f"newman assertion {i}" for i in range(newman_total - newman_failed)]
+failed += [f"newman assertion {i}" for i in range(newman_failed)]
+if newman_rc != 0 and newman_failed == 0:
+    failed.append(f"(newman exited with {newman_rc}: skipped or broken; see {newman_log})")
+print(f"Windows: newman {newman_total - newman_failed} of {newman_total} assertions passed")
 for name in failed:
-    print(f"  FAILED {name}")
+    if not name.startswith("newman assertion"):
+        print(f"  FAILED {name}")
 for what in unexpected:
     print(f"  SKIPPED (unexpected) {what}")
 print(f"Windows: {len(passed)} passed, {len(failed) + len(unexpected)} failed")
 print(f"Windows: {len(skipped)} skipped (need their own server settings, by design)")
-if not passed and not failed:
+if not integration_ran:
     print("Windows: warning: the integration suite ran no test against the Windows server")
 if failed or unexpected:
-    print(f"Windows: criterion output in {log}")
+    print(f"Windows: criterion output in {log}, newman output in {newman_log}")
 sys.exit(1 if failed or unexpected else 0)
 PY
 step "done"
