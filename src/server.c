@@ -147,11 +147,6 @@ static void serve_next(struct uvh_server *s)
     serve(s, c);
 }
 
-static void on_shutdown_timer_closed(uv_handle_t *h)
-{
-    (void)h;
-}
-
 void uvh_server_conn_free(struct uvh_server *s, struct uvh_conn *c)
 {
     if (c->prev)
@@ -168,7 +163,7 @@ void uvh_server_conn_free(struct uvh_server *s, struct uvh_conn *c)
     serve_next(s);
     if (s->stopping && s->n_conns == 0 && s->shutdown_timer_on) {
         s->shutdown_timer_on = false;
-        uv_close((uv_handle_t *)&s->shutdown_timer, on_shutdown_timer_closed);
+        uv_close((uv_handle_t *)&s->shutdown_timer, NULL);
     }
 }
 

@@ -18,9 +18,6 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-/* What to do once the descriptor is closed. */
-enum after_close { AFTER_DONE, AFTER_RESPOND, AFTER_ERROR };
-
 void uvh_static_init(struct uvh_static_file *f)
 {
     f->fd = -1;
@@ -64,14 +61,16 @@ static enum uvh_status status_for_error(int err, enum uvh_log_level *level)
     }
 }
 
-static void finish(struct uvh_conn *c, enum after_close what, enum uvh_status st)
+/* Ends the request once no descriptor is open: st NONE means everything was sent, OK sends
+ * the prepared response, anything else sends that error page. */
+static void finish(struct uvh_conn *c, enum uvh_status st)
 {
     struct uvh_static_file *f = &c->x->file;
     free(f->chunk);
     f->chunk = NULL;
-    if (what == AFTER_DONE || uvh_conn_closing(c))
+    if (st == UVH_STATUS_NONE || uvh_conn_closing(c))
         uvh_conn_response_done(c);
-    else if (what == AFTER_RESPOND)
+    else if (st == UVH_STATUS_OK)
         uvh_conn_respond(c);
     else
         uvh_conn_respond_error(c, st);
@@ -85,15 +84,10 @@ static void on_closed(uv_fs_t *req)
     enum uvh_status st = f->after_close;
     uv_fs_req_cleanup(req);
     f->fd = -1;
-    finish(c,
-           st == UVH_STATUS_NONE ? AFTER_DONE
-           : st == UVH_STATUS_OK ? AFTER_RESPOND
-                                 : AFTER_ERROR,
-           st);
+    finish(c, st);
 }
 
-/* Closes the descriptor (if open) on the threadpool, then finishes: st NONE ends the request,
- * OK sends the prepared response, anything else sends that error page. */
+/* Closes the descriptor (if open) on the threadpool, then finishes with st. */
 static void close_then(struct uvh_conn *c, enum uvh_status st)
 {
     struct uvh_exchange *x = c->x;
@@ -106,11 +100,7 @@ static void close_then(struct uvh_conn *c, enum uvh_status st)
         uvh_server_job_end(c->server);
     }
     x->file.fd = -1;
-    finish(c,
-           st == UVH_STATUS_NONE ? AFTER_DONE
-           : st == UVH_STATUS_OK ? AFTER_RESPOND
-                                 : AFTER_ERROR,
-           st);
+    finish(c, st);
 }
 
 static struct uvh_slice basename_of(const struct uvh_static_file *f)
