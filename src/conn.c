@@ -5,6 +5,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#else
+#include <sys/ioctl.h>
+#endif
 
 #include "host.h"
 #include "log.h"
@@ -19,8 +24,15 @@ static const char *const state_names[] = {"reading headers", "reading body", "ha
                                           "writing",         "idle",         "closing",
                                           "queued",          "lingering"};
 
-/* How long an answered, unread request may keep sending before the connection is closed. */
+/* How long an answered, unread request may keep sending before the connection is closed, and
+ * how long a lingering connection waits for more bytes (nginx: lingering_time/_timeout). */
 #define LINGER_MS 2000
+#define LINGER_IDLE_MS 500
+/* A handler's job may take this many request timeouts before its connection is closed. */
+#define UVH_CONN_HANDLE_FACTOR 3
+
+/* Where a lingering connection's input goes: it is read only to be thrown away. */
+static _Thread_local char discard_buf[4096];
 
 static void on_timeout(uv_timer_t *t);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -42,13 +54,17 @@ static void set_state(struct uvh_conn *c, enum uvh_conn_state st)
     case UVH_CONN_QUEUED:
         ms = (uint64_t)cfg->request_timeout_s * 1000;
         break;
+    case UVH_CONN_HANDLE:
+        /* The server's own work on a request (a file open, an upload's validation) is bounded
+         * too: a job that never ends must not keep its client waiting forever. */
+        ms = (uint64_t)cfg->request_timeout_s * 1000 * UVH_CONN_HANDLE_FACTOR;
+        break;
     case UVH_CONN_IDLE:
         ms = (uint64_t)cfg->keep_alive_timeout_s * 1000;
         break;
     case UVH_CONN_LINGER:
-        ms = LINGER_MS;
+        ms = LINGER_IDLE_MS;
         break;
-    case UVH_CONN_HANDLE:
     case UVH_CONN_CLOSING:
         break;
     }
@@ -79,6 +95,34 @@ static void release_upload(struct uvh_exchange *x)
         uvh_upload_release(x->upload);
         x->upload = NULL;
     }
+}
+
+/* Every per-request field, reset in one place: a new exchange, the next pipelined request and
+ * a refusal all start here. The input buffer's bytes are the caller's business. */
+static void exchange_reset(struct uvh_exchange *x)
+{
+    release_upload(x);
+    memset(&x->req, 0, sizeof(x->req));
+    uvh_response_reset(&x->res);
+    uvh_static_init(&x->file);
+    x->head_status = UVH_STATUS_OK;
+    x->body_start = 0;
+    x->handled = false;
+    x->host_verdict = "unchecked";
+    x->start_ns = uv_hrtime();
+}
+
+/* Takes an exchange for the connection; false when out of memory. */
+static bool take_exchange(struct uvh_conn *c)
+{
+    struct uvh_exchange *x = uvh_server_exchange_get(c->server);
+    if (!x)
+        return false;
+    x->upload = NULL;
+    x->in_len = x->in_parsed = 0;
+    exchange_reset(x);
+    c->x = x;
+    return true;
 }
 
 static void release_exchange(struct uvh_conn *c)
@@ -166,7 +210,11 @@ static void prepare_head(struct uvh_conn *c)
      * answer it, then close. */
     bool te_in_1_0 =
         c->x->req.hdr[UVH_HDR_TRANSFER_ENCODING].ptr && llhttp_get_http_minor(&c->parser) == 0;
-    if (status_closes(res->status) || !llhttp_should_keep_alive(&c->parser) ||
+    /* A handler that refuses a message read whole, with sound framing, for its content (an
+     * upload that is not JSON) leaves the connection usable, like any other 4xx. */
+    bool content_error =
+        c->x->handled && c->x->req.complete && res->status >= 400 && res->status < 500;
+    if ((status_closes(res->status) && !content_error) || !llhttp_should_keep_alive(&c->parser) ||
         llhttp_get_upgrade(&c->parser) || c->server->stopping || te_in_1_0)
         c->close_after = true;
     if (served >= cfg->max_requests && !c->close_after) {
@@ -303,29 +351,7 @@ static void begin_response(struct uvh_conn *c)
     stop_reading(c);
     c->refs++;
     set_state(c, UVH_CONN_HANDLE);
-    uvh_static_init(&x->file);
     x->res.head_only = x->req.method.ptr && llhttp_get_method(&c->parser) == HTTP_HEAD;
-}
-
-void uvh_conn_reject(struct uvh_conn *c, enum uvh_status st)
-{
-    c->close_reason = c->server->stopping ? "server shutting down" : "server full";
-    c->x = c->x ? c->x : uvh_server_exchange_get(c->server);
-    if (!c->x) {
-        uvh_conn_close(c, "out of memory");
-        return;
-    }
-    memset(&c->x->req, 0, sizeof(c->x->req));
-    c->x->in_len = c->x->in_parsed = 0;
-    c->x->upload = NULL;
-    c->x->host_verdict = "not read";
-    c->x->start_ns = uv_hrtime();
-    uvh_response_reset(&c->x->res);
-    begin_response(c);
-    c->close_after = true;
-    c->linger = true;
-    uvh_response_add(&c->x->res, "Retry-After", "%u", c->server->cfg->retry_after_s);
-    uvh_conn_respond_error(c, st);
 }
 
 /* Answers a request the parser or a limit rejected; the connection closes afterwards. */
@@ -422,8 +448,13 @@ static void dispatch(struct uvh_conn *c)
                  req->method.ptr, uvh_log_escape(target, sizeof(target), req->target),
                  (int)req->version.len, req->version.ptr);
     }
-    if (st == UVH_STATUS_OK)
+    if (st == UVH_STATUS_OK) {
+        x->handled = true; /* a handler answers; x may be gone once it returns NONE */
         st = uvh_router_dispatch(c);
+        if (st == UVH_STATUS_NONE)
+            return;
+        x->handled = false;
+    }
     if (st != UVH_STATUS_NONE)
         uvh_conn_respond_error(c, st);
 }
@@ -477,17 +508,81 @@ static void on_linger_shutdown(uv_shutdown_t *req, int status)
         uvh_conn_close(c, c->close_reason);
 }
 
-/* Closing a socket with unread input makes the kernel send RST, which can destroy the response
- * before the client reads it. Send FIN instead, and drain what the client still sends until it
- * closes or LINGER_MS pass (nginx's lingering close). */
+/* Closing a socket with unread input makes the kernel send RST, which can destroy responses
+ * already sent before the client reads them (RFC 9112 section 9.6). Send FIN instead, and
+ * drain what the client still sends until it closes or LINGER_MS pass (nginx's lingering
+ * close). The exchange is given back: drained bytes go to a scratch buffer. */
 static void linger(struct uvh_conn *c)
 {
+    release_exchange(c);
     c->shutdown_req.data = c;
+    c->since_ms = uv_now(&c->server->loop);
     set_state(c, UVH_CONN_LINGER);
     if (uv_shutdown(&c->shutdown_req, &c->io.stream, on_linger_shutdown) != 0) {
         uvh_conn_close(c, c->close_reason);
         return;
     }
+    start_reading(c);
+}
+
+/* True when the client sent bytes the server has not parsed: pipelined requests in the buffer,
+ * or data waiting in the socket (nginx looks at its read event's readiness the same way). */
+static bool input_pending(struct uvh_conn *c)
+{
+    uv_os_fd_t fd;
+    if (c->x && c->x->in_len > c->x->in_parsed)
+        return true;
+    if (uv_fileno(&c->io.handle, &fd) != 0)
+        return false;
+#ifdef _WIN32
+    u_long n = 0;
+    return c->io.handle.type == UV_TCP && ioctlsocket((SOCKET)fd, FIONREAD, &n) == 0 && n > 0;
+#else
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+#endif
+}
+
+void uvh_conn_reject(struct uvh_conn *c, enum uvh_status st)
+{
+    struct uvh_response res;
+    char line[200];
+
+    /* A refusal holds no exchange: its few hundred bytes go straight into the socket's empty
+     * send buffer, then the connection lingers like any other that closes with unread input. */
+    c->close_reason = c->server->stopping ? "server shutting down" : "server full";
+    uvh_response_reset(&res);
+    uvh_response_add(&res, "Retry-After", "%u", c->server->cfg->retry_after_s);
+    uvh_response_set_error(&res, st);
+    int rc = uvh_response_format_head(&res);
+    uv_buf_t b[2] = {uv_buf_init(res.head, (unsigned)res.head_len),
+                     uv_buf_init(res.body, (unsigned)res.body_len)};
+    int n = rc == 0 ? uv_try_write(&c->io.stream, b, 2) : UV_ENOBUFS;
+    snprintf(line, sizeof(line), "%s - host not read -> %d %s, no file, %llu bytes, close, 0.00 ms",
+             c->peer, st, uvh_status_reason(st), (unsigned long long)(n > 0 ? n : 0));
+    uvh_clog(UVH_LOG_INFO, c->id, "%s", line);
+    if (n != (int)(res.head_len + res.body_len)) {
+        uvh_clog(UVH_LOG_DEBUG, c->id, "could not answer %s at once: %s", c->peer,
+                 n < 0 ? uv_strerror(n) : "short write");
+        uvh_conn_close(c, "could not be answered");
+        return;
+    }
+    c->requests++;
+    linger(c);
+}
+
+/* Nothing of a next request has arrived: only empty lines, which RFC 9112 section 2.2 says to
+ * ignore before a request line, or nothing at all. */
+static bool between_messages(const struct uvh_conn *c)
+{
+    return c->state == UVH_CONN_READ_HEAD && c->x && !c->x->req.started && c->x->in_len == 0;
+}
+
+/* Keep-alive: waits for the next request holding no exchange. */
+static void go_idle(struct uvh_conn *c)
+{
+    release_exchange(c);
+    set_state(c, UVH_CONN_IDLE);
     start_reading(c);
 }
 
@@ -502,36 +597,32 @@ void uvh_conn_response_done(struct uvh_conn *c)
         maybe_free(c);
         return;
     }
-    if (c->linger) {
-        linger(c);
-        return;
-    }
     /* A response that went out as keep-alive before a stop began still ends the connection. */
-    if (c->close_after || c->server->stopping) {
-        uvh_conn_close(c, c->server->stopping ? "server shutting down"
-                          : c->close_reason   ? c->close_reason
-                                              : "Connection: close");
+    if (c->close_after || c->server->stopping || c->linger) {
+        if (!c->close_reason || c->server->stopping)
+            c->close_reason = c->server->stopping ? "server shutting down" : "Connection: close";
+        if (c->linger || input_pending(c))
+            linger(c);
+        else
+            uvh_conn_close(c, c->close_reason);
         return;
     }
-    release_upload(x);
-    x->host_verdict = "unchecked";
-    uvh_response_reset(&x->res); /* the next message's head may add headers (Allow) */
     /* Pipelined bytes already received belong to the next request: move them to the front
      * (the old request's slices die here) and parse them before reading more. */
     size_t left = x->in_len - x->in_parsed;
+    exchange_reset(x);
     if (left == 0) {
-        release_exchange(c);
-        set_state(c, UVH_CONN_IDLE);
-        start_reading(c);
+        go_idle(c);
         return;
     }
     memmove(x->in, x->in + x->in_parsed, left);
     x->in_len = left;
     x->in_parsed = 0;
-    x->start_ns = uv_hrtime();
     set_state(c, UVH_CONN_READ_HEAD);
     parse(c);
-    if (c->state == UVH_CONN_READ_HEAD || c->state == UVH_CONN_READ_BODY)
+    if (between_messages(c))
+        go_idle(c);
+    else if (c->state == UVH_CONN_READ_HEAD || c->state == UVH_CONN_READ_BODY)
         start_reading(c);
 }
 
@@ -553,6 +644,8 @@ static void parse(struct uvh_conn *c)
                     set_state(c, UVH_CONN_READ_BODY);
                 if (x->upload && uvh_upload_body_pause(c))
                     stop_reading(c); /* the upload resumes us once its buffer is on disk */
+            } else if (!x->req.started) {
+                x->in_len = x->in_parsed = 0; /* empty lines before a request line */
             } else if (x->in_len == sizeof(x->in)) {
                 bool in_line = !x->req.version.ptr;
                 fail_request(c,
@@ -611,17 +704,13 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     struct uvh_conn *c = h->data;
     (void)suggested;
 
-    if (!c->x) {
-        c->x = uvh_server_exchange_get(c->server);
-        if (!c->x) {
-            *buf = uv_buf_init(NULL, 0); /* on_read gets UV_ENOBUFS */
-            return;
-        }
-        c->x->in_len = c->x->in_parsed = 0;
-        c->x->upload = NULL;
-        c->x->host_verdict = "unchecked";
-        uvh_response_reset(&c->x->res);
-        memset(&c->x->req, 0, sizeof(c->x->req));
+    if (c->state == UVH_CONN_LINGER) {
+        *buf = uv_buf_init(discard_buf, sizeof(discard_buf));
+        return;
+    }
+    if (!c->x && !take_exchange(c)) {
+        *buf = uv_buf_init(NULL, 0); /* on_read gets UV_ENOBUFS */
+        return;
     }
     *buf = uv_buf_init(c->x->in + c->x->in_len, (unsigned)(sizeof(c->x->in) - c->x->in_len));
 }
@@ -632,10 +721,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     (void)buf;
 
     if (c->state == UVH_CONN_LINGER) {
-        if (nread < 0)
+        uint64_t spent = uv_now(&c->server->loop) - c->since_ms;
+        if (nread < 0 || spent >= LINGER_MS)
             uvh_conn_close(c, c->close_reason);
-        else if (c->x)
-            c->x->in_len = 0; /* discard */
+        else if (nread > 0) /* the bytes went to discard_buf: wait for more, within LINGER_MS */
+            uv_timer_start(&c->timer, on_timeout,
+                           LINGER_MS - spent < LINGER_IDLE_MS ? LINGER_MS - spent : LINGER_IDLE_MS,
+                           0);
         return;
     }
     if (nread == 0)
@@ -656,15 +748,27 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         return;
     }
+    /* Empty lines while idle leave the keep-alive deadline where it was. */
+    bool was_idle = c->state == UVH_CONN_IDLE;
+    uint64_t idle_left = was_idle ? uv_timer_get_due_in(&c->timer) : 0;
     if (c->x->in_len == 0 && c->state != UVH_CONN_READ_BODY) {
         c->x->start_ns = uv_hrtime();
-        if (c->state == UVH_CONN_IDLE)
+        if (was_idle)
             set_state(c, UVH_CONN_READ_HEAD);
     } else if (c->state == UVH_CONN_READ_BODY) {
         set_state(c, UVH_CONN_READ_BODY); /* progress: restart the body timer */
     }
     c->x->in_len += (size_t)nread;
     parse(c);
+    if (!between_messages(c))
+        return;
+    if (was_idle || c->requests > 0) {
+        go_idle(c);
+        if (was_idle)
+            uv_timer_start(&c->timer, on_timeout, idle_left ? idle_left : 1, 0);
+    } else {
+        release_exchange(c); /* still bounded by the request timeout of a new connection */
+    }
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -698,6 +802,11 @@ static void on_timeout(uv_timer_t *t)
         uvh_conn_close(c, c->close_reason);
         break;
     case UVH_CONN_HANDLE:
+        /* The handler still owns the exchange: it sees the close when its job returns. */
+        uvh_clog(UVH_LOG_ERROR, c->id, "Request from %s not answered in %u s: closing", c->peer,
+                 c->server->cfg->request_timeout_s * UVH_CONN_HANDLE_FACTOR);
+        uvh_conn_close(c, "handler timeout");
+        break;
     case UVH_CONN_CLOSING:
         break;
     }

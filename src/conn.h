@@ -35,6 +35,7 @@ struct uvh_exchange {
     uv_write_t wreq;             /* the one write in flight */
     uv_write_t wreq_continue;    /* "100 Continue", queued ahead of the response */
     enum uvh_status head_status; /* the head's verdict (Host, version, route): OK or an error */
+    bool handled;                /* a handler took the whole request and answers it itself */
     size_t body_start;           /* offset in in[] where the body begins */
     struct uvh_upload *upload;   /* POST /upload in progress, else NULL */
     uv_buf_t wbufs[2];           /* what that write carries (head, body chunk) */
@@ -63,7 +64,7 @@ struct uvh_conn {
     struct uvh_exchange *x; /* non-NULL while a request is in progress or bytes are buffered */
     struct uvh_conn *prev, *next; /* the server's list of live connections */
     struct uvh_conn *qnext;       /* the server's queue, while queued */
-    uint64_t queued_at_ms;        /* loop time it was queued */
+    uint64_t since_ms;            /* loop time it was queued, or began to linger */
     bool queued;
     bool has_slot; /* counted in the server's served connections */
     uvh_conn_write_cb write_cb;

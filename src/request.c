@@ -49,6 +49,7 @@ static int on_message_begin(llhttp_t *p)
 {
     struct uvh_request *r = p->data;
     memset(r, 0, sizeof(*r));
+    r->started = true;
     return 0;
 }
 
@@ -164,6 +165,11 @@ static int on_headers_complete(llhttp_t *p)
 {
     struct uvh_request *r = p->data;
     split_target(r);
+    /* RFC 9110 section 10.1.1: a server MUST ignore a 100-continue expectation in an HTTP/1.0
+     * request (and never send a 1xx to an HTTP/1.0 client). */
+    if (p->http_major == 1 && p->http_minor == 0 &&
+        uvh_slice_eq_nocase(r->hdr[UVH_HDR_EXPECT], UVH_SLICE_LIT("100-continue")))
+        r->hdr[UVH_HDR_EXPECT] = (struct uvh_slice){NULL, 0};
     r->headers_done = true;
     /* Pause so the connection can look at the head (Host, route, Expect, body limits) before a
      * single body byte is read. */

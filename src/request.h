@@ -52,6 +52,7 @@ struct uvh_request {
     enum uvh_status error; /* why a callback stopped the parser (414, 431, 413) */
     uint16_t n_fields;
     uint8_t n_host;
+    bool started;      /* on_message_begin ran: empty lines before a request line do not */
     bool headers_done; /* on_headers_complete ran: the parser pauses right after it */
     bool complete;
 };

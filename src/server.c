@@ -21,7 +21,8 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define FREE_EXCHANGES_MAX 64
-#define REFUSING_MAX 16 /* connections being answered 503 at once, beyond slots and queue */
+#define REFUSING_RESERVE 16 /* descriptors kept for connections being answered 503 */
+#define FD_RESERVE 32       /* descriptors kept for the listener, the loop and log files */
 
 int uvh_server_set_threadpool_size(unsigned n)
 {
@@ -57,6 +58,8 @@ void uvh_server_exchange_put(struct uvh_server *s, struct uvh_exchange *x)
     s->free_exchanges = x;
     s->n_free_exchanges++;
 }
+
+static void on_connection(uv_stream_t *listener, int status);
 
 /* ---- threadpool load ---- */
 
@@ -100,7 +103,7 @@ void uvh_server_job_end(struct uvh_server *s)
 static void queue_push(struct uvh_server *s, struct uvh_conn *c)
 {
     c->queued = true;
-    c->queued_at_ms = uv_now(&s->loop);
+    c->since_ms = uv_now(&s->loop);
     c->qnext = NULL;
     if (s->queue_tail)
         s->queue_tail->qnext = c;
@@ -143,7 +146,7 @@ static void serve_next(struct uvh_server *s)
         return;
     uvh_server_unqueue(s, c);
     uvh_clog(UVH_LOG_INFO, c->id, "Connection dequeued, serving %s after %llu ms", c->peer,
-             (unsigned long long)(uv_now(&s->loop) - c->queued_at_ms));
+             (unsigned long long)(uv_now(&s->loop) - c->since_ms));
     serve(s, c);
 }
 
@@ -160,6 +163,10 @@ void uvh_server_conn_free(struct uvh_server *s, struct uvh_conn *c)
     if (c->has_slot)
         s->n_active--;
     free(c);
+    if (s->accept_paused && s->n_conns < s->max_conns) {
+        s->accept_paused = false;
+        on_connection((uv_stream_t *)&s->listener, 0); /* the one libuv is holding for us */
+    }
     serve_next(s);
     if (s->stopping && s->n_conns == 0 && s->shutdown_timer_on) {
         s->shutdown_timer_on = false;
@@ -192,7 +199,12 @@ static void on_conn_handle_closed(uv_handle_t *h)
 /* Links a connection whose stream is initialised and accepted, and starts it. */
 static void conn_begin(struct uvh_server *s, struct uvh_conn *c)
 {
-    uv_timer_init(&s->loop, &c->timer);
+    int rc = uv_timer_init(&s->loop, &c->timer);
+    if (rc != 0) {
+        uvh_log_uv(UVH_LOG_ERROR, rc, "cannot serve %s", c->peer);
+        uv_close(&c->io.handle, on_conn_handle_closed);
+        return;
+    }
     c->server = s;
     c->refs = 2; /* stream and timer */
     c->id = ++s->next_conn_id;
@@ -205,20 +217,6 @@ static void conn_begin(struct uvh_server *s, struct uvh_conn *c)
     s->conns = c;
     s->n_conns++;
     uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s", c->peer);
-    /* Every connection holds a descriptor, even one being told 503: past the slots, the queue
-     * and a few being refused, drop it at once rather than run out of descriptors. */
-    if (s->n_conns > s->max_active + s->cfg->queue_size + REFUSING_MAX) {
-        uint64_t now = uv_now(&s->loop);
-        if (now - s->overflow_logged_ms >= 1000 || s->overflow_logged_ms == 0) {
-            s->overflow_logged_ms = now;
-            uvh_clog(UVH_LOG_WARN, c->id,
-                     "Warning: out of connection slots, dropping %s (%llu open; at most 1 such "
-                     "line a second)",
-                     c->peer, (unsigned long long)s->n_conns);
-        }
-        uvh_conn_close(c, "dropped: no slot, queue full");
-        return;
-    }
     if (s->n_active < s->max_active) {
         serve(s, c);
     } else if (s->n_queued < s->cfg->queue_size) {
@@ -250,14 +248,35 @@ static void on_connection(uv_stream_t *listener, int status)
         }
         return;
     }
+    /* Every connection, even one being told 503, holds a descriptor. With the budget spent,
+     * leave this one unaccepted: libuv stops watching the listener until uv_accept is called
+     * (when a connection closes), and the kernel's backlog holds the rest. Nobody is accepted
+     * only to be dropped without an answer. */
+    if (s->n_conns >= s->max_conns || s->stopping) {
+        uint64_t now = uv_now(&s->loop);
+        if (!s->stopping && (now - s->overflow_logged_ms >= 1000 || s->overflow_logged_ms == 0)) {
+            s->overflow_logged_ms = now;
+            uvh_log(UVH_LOG_WARN,
+                    "Warning: out of connection slots: %llu open, accepting paused until one "
+                    "closes (at most 1 such line a second)",
+                    (unsigned long long)s->n_conns);
+        }
+        s->accept_paused = true;
+        return;
+    }
     struct uvh_conn *c = calloc(1, sizeof(*c));
     if (!c) {
         uvh_log(UVH_LOG_ERROR, "out of memory accepting a connection");
         return;
     }
-    uv_tcp_init(&s->loop, &c->io.tcp);
+    int rc = uv_tcp_init(&s->loop, &c->io.tcp);
+    if (rc < 0) {
+        uvh_log_uv(UVH_LOG_ERROR, rc, "accept failed");
+        free(c);
+        return;
+    }
     c->io.handle.data = c;
-    int rc = uv_accept(listener, &c->io.stream);
+    rc = uv_accept(listener, &c->io.stream);
     if (rc < 0) {
         uvh_log_uv(UVH_LOG_ERROR, rc, "accept failed");
         uv_close(&c->io.handle, on_conn_handle_closed);
@@ -276,9 +295,13 @@ int uvh_server_open_pipe(struct uvh_server *s, uv_file fd)
     struct uvh_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return UV_ENOMEM;
-    uv_pipe_init(&s->loop, &c->io.pipe, 0);
+    int rc = uv_pipe_init(&s->loop, &c->io.pipe, 0);
+    if (rc < 0) {
+        free(c);
+        return rc;
+    }
     c->io.handle.data = c;
-    int rc = uv_pipe_open(&c->io.pipe, fd);
+    rc = uv_pipe_open(&c->io.pipe, fd);
     if (rc < 0) {
         uv_close(&c->io.handle, on_conn_handle_closed);
         return rc;
@@ -290,6 +313,17 @@ int uvh_server_open_pipe(struct uvh_server *s, uv_file fd)
 
 static void on_shutdown_timeout(uv_timer_t *t);
 
+/* From here on uvh_server_stop sends nothing: the handle is closing. */
+static void close_stop_async(struct uvh_server *s)
+{
+    uv_mutex_lock(&s->stop_lock);
+    if (s->stop_open) {
+        s->stop_open = false;
+        uv_close((uv_handle_t *)&s->stop_async, NULL);
+    }
+    uv_mutex_unlock(&s->stop_lock);
+}
+
 static void begin_stop(struct uvh_server *s)
 {
     if (s->stopping)
@@ -300,7 +334,7 @@ static void begin_stop(struct uvh_server *s)
             (unsigned long long)s->n_conns, s->n_conns == 1 ? "" : "s");
     if (s->listening)
         uv_close((uv_handle_t *)&s->listener, NULL);
-    uv_close((uv_handle_t *)&s->stop_async, NULL);
+    close_stop_async(s);
     /* Queued connections are told 503; connections without a request being answered go now;
      * busy ones close after their response, since keep-alive is off from here on. */
     while (s->queue_head) {
@@ -313,8 +347,7 @@ static void begin_stop(struct uvh_server *s)
         if (c->state == UVH_CONN_IDLE || c->state == UVH_CONN_READ_HEAD)
             uvh_conn_close(c, "server shutting down");
     }
-    if (s->n_conns > 0) {
-        uv_timer_init(&s->loop, &s->shutdown_timer);
+    if (s->n_conns > 0 && uv_timer_init(&s->loop, &s->shutdown_timer) == 0) {
         s->shutdown_timer.data = s;
         s->shutdown_timer_on = true;
         uv_timer_start(&s->shutdown_timer, on_shutdown_timeout,
@@ -358,7 +391,11 @@ static void on_log_prepare(uv_prepare_t *h)
 
 void uvh_server_stop(struct uvh_server *s)
 {
-    uv_async_send(&s->stop_async);
+    /* The lock orders this against close_stop_async: a send never reaches a closed handle. */
+    uv_mutex_lock(&s->stop_lock);
+    if (s->stop_open)
+        uv_async_send(&s->stop_async);
+    uv_mutex_unlock(&s->stop_lock);
 }
 
 static bool is_loopback(const char *host)
@@ -468,21 +505,25 @@ static int bind_listener(struct uvh_server *s, const struct uvh_config *cfg)
     return 0;
 }
 
-/* Every connection, queued ones too, holds a descriptor; keep some for files, the listener
- * and the loop's own. */
-static size_t effective_max_connections(const struct uvh_config *cfg)
+/* Every connection, queued and refused ones too, holds a descriptor; keep some for files (one
+ * per pool thread), the listener and the loop's own. Sets the budget of connections of every
+ * kind (max_conns) and of served ones (max_active), which leaves room for the queue and for
+ * refusals. */
+static void size_connections(struct uvh_server *s, const struct uvh_config *cfg)
 {
-    size_t max = cfg->max_connections;
+    s->max_conns = SIZE_MAX;
+    s->max_active = cfg->max_connections;
 #ifndef _WIN32
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        size_t reserve = 32 + REFUSING_MAX + (size_t)cfg->queue_size + (size_t)cfg->threads;
-        size_t room = rl.rlim_cur > reserve ? (size_t)rl.rlim_cur - reserve : 1;
-        if (room < max)
-            max = room;
+        size_t files = FD_RESERVE + (size_t)cfg->threads;
+        s->max_conns = rl.rlim_cur > files + 1 ? (size_t)rl.rlim_cur - files : 1;
+        size_t reserve = REFUSING_RESERVE + (size_t)cfg->queue_size;
+        size_t room = s->max_conns > reserve ? s->max_conns - reserve : 1;
+        if (room < s->max_active)
+            s->max_active = room;
     }
 #endif
-    return max;
 }
 
 static void close_walk_cb(uv_handle_t *h, void *arg)
@@ -490,6 +531,16 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
     (void)arg;
     if (!uv_is_closing(h))
         uv_close(h, NULL);
+}
+
+static int watch_signal(struct uvh_server *s, uv_signal_t *h, int signum)
+{
+    int rc = uv_signal_init(&s->loop, h);
+    if (rc != 0)
+        return rc;
+    h->data = s;
+    uv_unref((uv_handle_t *)h);
+    return uv_signal_start(h, on_signal, signum);
 }
 
 static int server_create(const struct uvh_config *cfg, struct uvh_server **out, bool listen)
@@ -500,6 +551,10 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
     *out = NULL;
     if (!s)
         return UV_ENOMEM;
+    if (uv_mutex_init(&s->stop_lock) != 0) {
+        free(s);
+        return UV_ENOMEM;
+    }
 #ifndef _WIN32
     signal(SIGPIPE, SIG_IGN); /* a peer that goes away mid-write is an error code, not a crash */
 #endif
@@ -528,36 +583,46 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
         uv_walk(&s->loop, close_walk_cb, NULL);
         uv_run(&s->loop, UV_RUN_DEFAULT);
         uv_loop_close(&s->loop);
+        uv_mutex_destroy(&s->stop_lock);
         free(s);
         uvh_log_flush();
         return rc;
     }
-    uv_async_init(&s->loop, &s->stop_async, on_stop_async);
+    rc = uv_async_init(&s->loop, &s->stop_async, on_stop_async);
     s->stop_async.data = s;
-    uv_signal_init(&s->loop, &s->sigint);
-    uv_signal_init(&s->loop, &s->sigterm);
-    s->sigint.data = s->sigterm.data = s;
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    s->stop_open = rc == 0;
     /* Signals and the log flush must not keep the loop alive once serving has ended. */
-    uv_unref((uv_handle_t *)&s->sigint);
-    uv_unref((uv_handle_t *)&s->sigterm);
+    if (rc == 0)
+        rc = watch_signal(s, &s->sigint, SIGINT);
+    if (rc == 0)
+        rc = watch_signal(s, &s->sigterm, SIGTERM);
 #ifdef _WIN32
-    uv_signal_init(&s->loop, &s->sigbreak);
-    s->sigbreak.data = s;
-    uv_signal_start(&s->sigbreak, on_signal, SIGBREAK);
-    uv_unref((uv_handle_t *)&s->sigbreak);
+    if (rc == 0)
+        rc = watch_signal(s, &s->sigbreak, SIGBREAK);
 #endif
-    uv_prepare_init(&s->loop, &s->log_flush);
-    uv_prepare_start(&s->log_flush, on_log_prepare);
-    uv_unref((uv_handle_t *)&s->log_flush);
+    if (rc == 0)
+        rc = uv_prepare_init(&s->loop, &s->log_flush);
+    if (rc == 0) {
+        uv_prepare_start(&s->log_flush, on_log_prepare);
+        uv_unref((uv_handle_t *)&s->log_flush);
+    }
+    if (rc != 0) {
+        uvh_log_uv(UVH_LOG_ERROR, rc, "cannot set up the event loop");
+        uv_walk(&s->loop, close_walk_cb, NULL);
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&s->loop);
+        uv_mutex_destroy(&s->stop_lock);
+        free(s);
+        uvh_log_flush();
+        return rc;
+    }
 
     uvh_log(UVH_LOG_INFO, "uvhttpd %s (libuv %s, llhttp %d.%d.%d)", UVH_VERSION,
             uv_version_string(), LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH);
     uvh_log(UVH_LOG_INFO, "Document root: %s", s->root);
     uvh_log(UVH_LOG_INFO, "Thread pool size: %u", cfg->threads);
     uvh_log(UVH_LOG_INFO, "Thread pool status: 0/%u active", cfg->threads);
-    s->max_active = effective_max_connections(cfg);
+    size_connections(s, cfg);
     uvh_log(UVH_LOG_INFO,
             "Limits: keep-alive timeout %u s, %u requests per connection, request timeout %u s",
             cfg->keep_alive_timeout_s, cfg->max_requests, cfg->request_timeout_s);
@@ -590,6 +655,7 @@ int uvh_server_run(struct uvh_server *s)
 {
     uv_run(&s->loop, UV_RUN_DEFAULT);
     /* Serving is over: close what remains (signals, the log check) and let the callbacks run. */
+    close_stop_async(s);
     uv_walk(&s->loop, close_walk_cb, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&s->loop);
@@ -614,5 +680,6 @@ void uvh_server_free(struct uvh_server *s)
         s->free_exchanges = x->next_free;
         free(x);
     }
+    uv_mutex_destroy(&s->stop_lock);
     free(s);
 }

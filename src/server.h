@@ -21,7 +21,9 @@ struct uvh_server {
 #ifdef _WIN32
     uv_signal_t sigbreak; /* Ctrl+Break: libuv reports it as SIGBREAK */
 #endif
-    uv_async_t stop_async;  /* the one thing another thread may touch */
+    uv_async_t stop_async; /* the one thing another thread may touch, under stop_lock */
+    uv_mutex_t stop_lock;
+    bool stop_open;         /* stop_async is open: uvh_server_stop may send on it */
     uv_prepare_t log_flush; /* flushes the log before each wait for I/O: once per iteration,
                                after the previous iteration's close callbacks */
     const struct uvh_config *cfg;
@@ -35,8 +37,10 @@ struct uvh_server {
     char root[UVH_PATH_MAX]; /* real path of the document root, no trailing slash */
     struct uvh_conn *conns;  /* live connections */
     size_t n_conns;
-    size_t n_active;   /* connections holding a slot (being served) */
-    size_t max_active; /* --max-connections, capped by the descriptor limit */
+    size_t n_active;    /* connections holding a slot (being served) */
+    size_t max_active;  /* --max-connections, capped by the descriptor limit */
+    size_t max_conns;   /* connections of every kind the descriptor limit allows */
+    bool accept_paused; /* max_conns reached: libuv holds a connection until one closes */
     struct uvh_conn *queue_head, *queue_tail; /* waiting for a slot, oldest first */
     size_t n_queued;
     uv_timer_t shutdown_timer; /* bounds a graceful stop */
@@ -70,7 +74,8 @@ int uvh_server_open_pipe(struct uvh_server *s, uv_file fd);
  * result of uv_loop_close. */
 int uvh_server_run(struct uvh_server *s);
 
-/* Asks a running server to stop gracefully; safe from any thread. */
+/* Asks the server to stop gracefully; safe from any thread at any time between
+ * uvh_server_new and uvh_server_free (before, during or after uvh_server_run). */
 void uvh_server_stop(struct uvh_server *s);
 
 /* Frees a server that is not running. */

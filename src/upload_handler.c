@@ -580,10 +580,14 @@ static void on_finished(uv_work_t *w, int status)
 {
     struct uvh_upload *u = w->data;
     uvh_server_job_end(u->server);
-    struct uvh_conn *c = u->conn;
-    struct uvh_response *res = &c->x->res;
 
     u->busy = false;
+    if (u->released) { /* the request ended while the job ran: nobody to answer */
+        discard(u);
+        return;
+    }
+    struct uvh_conn *c = u->conn;
+    struct uvh_response *res = &c->x->res;
     if (status < 0 && u->result == UVH_STATUS_CREATED && !u->stored)
         u->result = UVH_STATUS_INTERNAL_SERVER_ERROR;
     if (uvh_conn_closing(c)) {

@@ -379,7 +379,10 @@ def emfile_no_crash_no_flood_and_recovery():
             cap = int(m.group(1))
             check(1 <= cap < 64, "cap %d with a limit of 64 descriptors" % cap)
 
-            # 100 clients at once, each sends a GET and stays open.
+            # 100 clients at once, each sends a GET and stays open. Past the descriptor budget
+            # the server stops accepting until a refused connection's lingering close ends
+            # (0.5 s without input), so every client is answered, some after a wait in the
+            # kernel's backlog (issue 10 item 9: nobody is accepted only to be dropped).
             req = srv.request("/hello.html")
             clients, connect_errors = [], 0
             for _ in range(100):
@@ -389,7 +392,7 @@ def emfile_no_crash_no_flood_and_recovery():
                     clients.append(s)
                 except OSError:
                     connect_errors += 1
-            outcome = collect_outcomes(clients, 1.5)
+            outcome = collect_outcomes(clients, 10)
             # Keep knocking for a while, so EMFILE would be logged again and again.
             knocks = 0
             t_end = time.monotonic() + 2.0
@@ -404,17 +407,19 @@ def emfile_no_crash_no_flood_and_recovery():
                 time.sleep(0.005)
             check(srv.alive(), "server died: %s" % srv.text()[-3000:])
             duration = time.monotonic() - srv.started
-            # Either libuv's accept ran out of descriptors, or the server dropped connections
-            # past slots + queue + refusals before it could: both are logged at most 1/s.
-            emfile = srv.count(r"accept failed: E[MN]FILE|out of connection slots, dropping")
+            # Either libuv's accept ran out of descriptors, or the server paused accepting at
+            # its descriptor budget: both are logged at most once a second.
+            emfile = srv.count(r"accept failed: E[MN]FILE|out of connection slots: \d+ open, "
+                               r"accepting paused")
             summary = ("cap %d, outcomes %s, connect errors %d, %d knocks, %d EMFILE lines in "
                        "%.1fs" % (cap, outcome, connect_errors, knocks, emfile, duration))
             print("     " + summary)
             check(emfile <= duration + 1, "EMFILE logged too often: " + summary)
-            # Served clients may get 200 or 503 (their file's open can fail with EMFILE too);
-            # a client that got no response at all was dropped by libuv's reserved-descriptor
-            # accept-and-close, and that must show in the log (checked after the recovery).
+            # Every client gets 200 or 503; none is dropped without an answer (a reset, an
+            # EOF or nothing at all).
             dropped = sum(outcome.get(k, 0) for k in ("reset", "eof", "none"))
+            check(dropped == 0, "%d clients dropped without an answer: %s" % (dropped, summary))
+            check(emfile >= 1, "accepting paused without a log line: " + summary)
 
             for s in clients:
                 s.close()
@@ -434,9 +439,6 @@ def emfile_no_crash_no_flood_and_recovery():
             check(status == 200, "no 200 after the clients closed (last %s)" % status)
             check(srv.alive(), "server died")
             srv.finish(srv.stop())
-            check(dropped == 0 or emfile >= 1,
-                  "%d connections dropped without a response, no 'accept failed: EMFILE' line "
-                  "(recovery and exit were fine): %s" % (dropped, summary))
 
 
 def collect_outcomes(clients, seconds):

@@ -147,7 +147,7 @@ stderr-has|< HTTP/1.1 201 Created
 stdout-has|"status": "success"'
 EXPECT["curl -i -H 'Content-Type: application/json' --data-binary '{\"a\": 1,}' http://127.0.0.1:8080/upload"]='status|400
 header|Content-Type: application/json
-header|Connection: close
+header|Connection: keep-alive
 stdout-has|{"status":"error","message":"Invalid JSON: string or '"'"'}'"'"' expected near '"'"'}'"'"' at line 1, column 9"}'
 EXPECT["curl -i -H 'Content-Type: text/plain' --data-binary 'hello' http://127.0.0.1:8080/upload"]='status|415
 stdout-has|HTTP/1.1 415 Unsupported Media Type'

@@ -176,7 +176,7 @@ stderr-has|< HTTP/1.1 100 Continue
 stderr-has|< HTTP/1.1 201 Created'
 c "upload from stdin (--data-binary @-)" 'printf "[true, false, null]" | curl -s -H "Content-Type: application/json" --data-binary @- "$U/upload"' 'stdout-has|"status": "success"'
 c "upload: invalid JSON: 400 with the reason" 'curl -s -H "Content-Type: application/json" --data-binary "{\"a\": 1,}" "$U/upload"' 'status|400
-header|Connection: close
+header|Connection: keep-alive
 stdout-is|{"status":"error","message":"Invalid JSON: string or '"'"'}'"'"' expected near '"'"'}'"'"' at line 1, column 9"}'
 c "upload: text/plain: 415" 'curl -s -o /dev/null -H "Content-Type: text/plain" --data-binary @doc.json "$U/upload"' 'status|415'
 c "upload: no Content-Type: 415" 'curl -s -o /dev/null -H "Content-Type:" --data-binary @doc.json "$U/upload"' 'status|415'

@@ -185,7 +185,7 @@ folder('Uploads', 'POST /upload: stored JSON documents, fetched back and compare
   fetchBack('the 200 KB document'),
   { name: 'POST /upload: invalid JSON (400, JSON reason)', method: 'POST', path: '/upload',
     headers: [['Content-Type', 'application/json']], body: '{"a": 1,}',
-    tests: refused(400, 'Bad Request', [t.header('Content-Type', 'application/json'), ...t.close(),
+    tests: refused(400, 'Bad Request', [t.header('Content-Type', 'application/json'), ...t.keepAlive(),
       t.bodyIs('{"status":"error","message":"Invalid JSON: string or \'}\' expected near \'}\' at line 1, column 9"}')]) },
   { name: 'POST /upload: empty body (400)', method: 'POST', path: '/upload',
     headers: [['Content-Type', 'application/json']], body: '',
