@@ -423,15 +423,39 @@ static void on_opened(uv_work_t *w, int status)
     respond_file(c, st, mime);
 }
 
+int uvh_static_build_path(char *buf, size_t cap, const char *root, size_t root_len, const char *rel,
+                          size_t rel_len, size_t *len, bool *index)
+{
+    static const char index_name[] = "index.html";
+    bool dir = rel_len == 0 || rel[rel_len - 1] == '/';
+    size_t tail = dir ? sizeof(index_name) - 1 : 0;
+
+    /* root, '/', rel, index.html, NUL: checked piece by piece so nothing can wrap. */
+    if (cap < 2 || root_len > cap - 2)
+        return UV_ENAMETOOLONG;
+    size_t room = cap - 2 - root_len;
+    if (rel_len > room || tail > room - rel_len)
+        return UV_ENAMETOOLONG;
+    memcpy(buf, root, root_len);
+    buf[root_len] = '/';
+    memcpy(buf + root_len + 1, rel, rel_len);
+    memcpy(buf + root_len + 1 + rel_len, index_name, tail);
+    *len = root_len + 1 + rel_len + tail;
+    buf[*len] = '\0';
+    *index = dir;
+    return 0;
+}
+
 enum uvh_status uvh_static_handle(struct uvh_conn *c)
 {
     struct uvh_server *s = c->server;
     struct uvh_exchange *x = c->x;
     struct uvh_static_file *f = &x->file;
-    char *rel = f->path + s->root_len + 1;
+    char rel[UVH_PATH_MAX];
     size_t rel_len;
+    bool index;
 
-    enum uvh_status st = uvh_path_resolve(x->req.path, rel, UVH_PATH_MAX, &rel_len);
+    enum uvh_status st = uvh_path_resolve(x->req.path, rel, sizeof(rel), &rel_len);
     if (st != UVH_STATUS_OK) {
         char target[512];
         uvh_log_escape(target, sizeof(target), x->req.target);
@@ -442,14 +466,19 @@ enum uvh_status uvh_static_handle(struct uvh_conn *c)
             uvh_clog(UVH_LOG_INFO, c->id, "Malformed path from %s: %s", c->peer, target);
         return st;
     }
-    memcpy(f->path, s->root, s->root_len);
-    f->path[s->root_len] = '/';
-    f->path_len = s->root_len + 1 + rel_len;
-    if (rel_len == 0 || rel[rel_len - 1] == '/') {
-        memcpy(f->path + f->path_len, "index.html", sizeof("index.html"));
-        f->path_len += sizeof("index.html") - 1;
-        f->index_tried = 1;
+    /* Every byte goes through the bound of f->path itself: a long root leaves less room for the
+     * relative path, and a path that cannot fit names no file (ENAMETOOLONG: 404). */
+    int rc = uvh_static_build_path(f->path, sizeof(f->path), s->root, s->root_len, rel, rel_len,
+                                   &f->path_len, &index);
+    if (rc < 0) {
+        enum uvh_log_level level;
+        f->path_len = 0;
+        st = status_for_error(rc, &level);
+        uvh_clog(level, c->id, "open of a %zu-byte path under the root: %s", rel_len,
+                 uv_strerror(rc));
+        return st;
     }
+    f->index_tried = index;
     f->conn = c;
     f->server = s;
     f->work.data = f;
