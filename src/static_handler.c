@@ -14,6 +14,7 @@
 #include "mime.h"
 #include "path.h"
 #include "range.h"
+#include "request.h"
 #include "server.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -451,10 +452,11 @@ enum uvh_status uvh_static_handle(struct uvh_conn *c)
     struct uvh_server *s = c->server;
     struct uvh_exchange *x = c->x;
     struct uvh_static_file *f = &x->file;
-    char rel[UVH_PATH_MAX];
+    char rel[UVH_REQUEST_LINE_MAX + 1]; /* the decoded path is never longer than the target */
     size_t rel_len;
     bool index;
 
+    /* Decoded whole, so the path rules (400, 403) judge all of it before its length does. */
     enum uvh_status st = uvh_path_resolve(x->req.path, rel, sizeof(rel), &rel_len);
     if (st != UVH_STATUS_OK) {
         char target[512];
