@@ -476,8 +476,8 @@ enum uvh_status uvh_static_handle(struct uvh_conn *c)
         enum uvh_log_level level;
         f->path_len = 0;
         st = status_for_error(rc, &level);
-        uvh_clog(level, c->id, "open of a %zu-byte path under the root: %s", rel_len,
-                 uv_strerror(rc));
+        uvh_clog(level, c->id, "open of a %llu-byte path under the root: %s",
+                 (unsigned long long)rel_len, uv_strerror(rc));
         return st;
     }
     f->index_tried = index;
