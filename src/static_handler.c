@@ -314,8 +314,8 @@ static bool real_segments_ok(const char *rel)
     return true;
 }
 
-/* Threadpool: resolve the real path, confine it to the root, open and fstat it, in one job so a
- * request costs one trip to the pool. Synchronous uv_fs calls (no loop, no callback) keep it
+/* Threadpool: resolve the real path, confine it to the root, stat, open and fstat it, in one job
+ * so a request costs one trip to the pool. Synchronous uv_fs calls (no loop, no callback) keep it
  * portable. Nothing here logs: the loop thread reports the outcome. */
 static void open_work(uv_work_t *w)
 {
@@ -335,8 +335,21 @@ static void open_work(uv_work_t *w)
         uv_fs_req_cleanup(&req);
         return;
     }
+    /* Only a regular file is opened (nginx's is_file): opening a FIFO waits for a writer and
+     * would hold this pool thread for good; a directory needs no descriptor. on_opened answers
+     * from f->st: a redirect or index for a directory, 404 for anything else. */
     uv_fs_t op;
-    f->result = uv_fs_open(NULL, &op, real, UV_FS_O_RDONLY, 0, NULL);
+    f->result = uv_fs_stat(NULL, &op, real, NULL);
+    f->st = op.statbuf;
+    uv_fs_req_cleanup(&op);
+    if (f->result < 0 || (f->st.st_mode & S_IFMT) != S_IFREG) {
+        uv_fs_req_cleanup(&req);
+        return;
+    }
+    /* The name may be swapped for a FIFO or device after the stat: a non-blocking open cannot
+     * wait (UV_FS_O_NONBLOCK is 0 on Windows, which has no FIFOs in the file system), and the
+     * fstat of what was opened decides. */
+    f->result = uv_fs_open(NULL, &op, real, UV_FS_O_RDONLY | UV_FS_O_NONBLOCK, 0, NULL);
     uv_fs_req_cleanup(&op);
     uv_fs_req_cleanup(&req);
     if (f->result < 0)
@@ -345,8 +358,8 @@ static void open_work(uv_work_t *w)
     f->result = uv_fs_fstat(NULL, &op, f->fd, NULL);
     f->st = op.statbuf;
     uv_fs_req_cleanup(&op);
-    if (f->result == 0 && (f->st.st_mode & S_IFMT) != S_IFREG) {
-        uv_fs_close(NULL, &op, f->fd, NULL); /* a directory or device: never read from it */
+    if (f->result < 0 || (f->st.st_mode & S_IFMT) != S_IFREG) {
+        uv_fs_close(NULL, &op, f->fd, NULL); /* never read from anything but a regular file */
         uv_fs_req_cleanup(&op);
         f->fd = -1;
         return;
@@ -411,7 +424,8 @@ static void on_opened(uv_work_t *w, int status)
         close_then(c, UVH_STATUS_MOVED_PERMANENTLY);
         return;
     }
-    if ((st->st_mode & S_IFMT) != S_IFREG) {
+    if ((st->st_mode & S_IFMT) != S_IFREG) { /* a FIFO, socket or device */
+        uvh_clog(UVH_LOG_DEBUG, c->id, "%s is not a regular file", f->path);
         close_then(c, UVH_STATUS_NOT_FOUND);
         return;
     }

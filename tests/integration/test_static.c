@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -721,5 +723,92 @@ Test(static, range_on_empty_file_416, .timeout = 30)
     cr_expect_eq(r.status, 416, "head:\n%s", r.head);
     th_expect_header(&r, "Content-Range", "bytes */0");
     th_response_free(&r);
+    th_stop(&ts);
+}
+
+/* ---- issue 10: a document root of the test's own (fixtures the shared root cannot hold) ---- */
+
+static char own_root[512];
+static unsigned own_threads;
+
+static void make_own_root(const char *why)
+{
+    const char *tmp = getenv("TMPDIR");
+    th_skip_if_external(why);
+    snprintf(own_root, sizeof(own_root), "%s/uvhttpd-static-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    cr_assert_not_null(mkdtemp(own_root), "mkdtemp: %s", strerror(errno));
+    th_write_file(own_root, "index.html", "<p>own root</p>\n");
+    th_write_file(own_root, "sample.txt", "a sample\n");
+}
+
+static void own_root_cleanup(void)
+{
+    if (own_root[0])
+        th_remove_tree(own_root);
+}
+
+static void serve_own_root(struct uvh_config *cfg)
+{
+    cfg->root = own_root;
+    if (own_threads)
+        cfg->threads = own_threads;
+}
+
+static void start_own(struct th_server *ts)
+{
+    th_start(ts, serve_own_root);
+    snprintf(ts->root, sizeof(ts->root), "%s", own_root); /* helpers read the same tree */
+}
+
+/* A unix-domain socket bound at dir/name (left in place when the descriptor closes). */
+static void make_socket_file(const char *dir, const char *name)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, name);
+    cr_assert(n > 0 && (size_t)n < sizeof(sa.sun_path), "socket path too long");
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "bind %s: %s", sa.sun_path,
+                 strerror(errno));
+    close(fd);
+}
+
+/* Issue 10, item 5: opening a FIFO without O_NONBLOCK waits for a writer, so a request for one
+ * held a threadpool thread forever. It must be a quick 404 (nginx's is_file), and with a pool of
+ * one thread the next file must still be served. Sockets are not regular files either. */
+Test(static, regress_10_5_fifo_is_404_and_pool_not_blocked, .timeout = 30, .fini = own_root_cleanup)
+{
+    struct th_server ts;
+    struct th_response r;
+    char path[600];
+
+    make_own_root("a FIFO in a document root of its own");
+    snprintf(path, sizeof(path), "%s/pipe.txt", own_root);
+    cr_assert_eq(mkfifo(path, 0644), 0, "mkfifo: %s", strerror(errno));
+    snprintf(path, sizeof(path), "%s/fifodir", own_root);
+    cr_assert_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/fifodir/index.html", own_root);
+    cr_assert_eq(mkfifo(path, 0644), 0, "mkfifo: %s", strerror(errno));
+    make_socket_file(own_root, "sock.txt");
+    own_threads = 1;
+    start_own(&ts);
+
+    static const char *const specials[] = {"/pipe.txt", "/fifodir/", "/sock.txt", "/pipe.txt"};
+    int fd = th_connect(&ts);
+    for (size_t i = 0; i < sizeof(specials) / sizeof(specials[0]); i++) {
+        double t0 = th_now_ms();
+        th_send_get(&ts, fd, specials[i]);
+        cr_assert_eq(th_read_response(fd, &r, false), 0,
+                     "GET %s: no response (a pool thread blocked in open?)", specials[i]);
+        cr_expect_eq(r.status, 404, "GET %s: status %d, want 404; head:\n%s", specials[i], r.status,
+                     r.head);
+        cr_expect_lt(th_now_ms() - t0, 2000.0, "GET %s took %.0f ms", specials[i],
+                     th_now_ms() - t0);
+        th_expect_header_for(&r, "Connection", "keep-alive", specials[i]);
+        th_response_free(&r);
+    }
+    th_expect_usable(&ts, fd, "sample.txt", "after the special files (one pool thread)");
+    close(fd);
+    expect_served(&ts, "/sample.txt", "sample.txt"); /* a new connection too */
     th_stop(&ts);
 }
