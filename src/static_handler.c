@@ -384,6 +384,17 @@ static void open_work(uv_work_t *w)
     }
 }
 
+/* What the static handler puts in the extra headers must fit them: a redirect's Location is the
+ * target's path and query plus a '/', and a download's Content-Disposition holds the longest
+ * file name (255 UTF-16 units on NTFS, up to 765 bytes of UTF-8; NAME_MAX is 255 bytes on
+ * Linux) once quoted and once percent-encoded, beside ETag, Last-Modified, Accept-Ranges and
+ * Content-Range. */
+#define FILE_NAME_MAX_UTF8 765
+_Static_assert(UVH_RESPONSE_EXTRA_MAX >= sizeof("Location: /\r\n") + UVH_REQUEST_LINE_MAX,
+               "a redirect for a whole target must fit the extra headers");
+_Static_assert(UVH_RESPONSE_EXTRA_MAX >= 4 * FILE_NAME_MAX_UTF8 + 512,
+               "Content-Disposition for the longest file name must fit the extra headers");
+
 static void on_opened(uv_work_t *w, int status)
 {
     struct uvh_static_file *f = w->data;

@@ -812,3 +812,91 @@ Test(static, regress_10_5_fifo_is_404_and_pool_not_blocked, .timeout = 30, .fini
     expect_served(&ts, "/sample.txt", "sample.txt"); /* a new connection too */
     th_stop(&ts);
 }
+
+/* Issue 10, item 6: a header that did not fit the head was silently dropped, so a 301 went out
+ * without Location. A redirect carries the whole target: here with a 7000-byte query. */
+Test(static, regress_10_6_redirect_long_query_keeps_location, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+    static char url[7100], want[7100], got[7100];
+
+    th_start(&ts, NULL);
+    size_t o = (size_t)snprintf(url, sizeof(url), "/nested?");
+    memset(url + o, 'q', 7000);
+    url[o + 7000] = '\0';
+    snprintf(want, sizeof(want), "/nested/?%s", url + o);
+    th_get(&ts, &r, url, 0);
+    cr_assert(r.status == 301 || r.status == 500, "status %d; head:\n%.300s", r.status, r.head);
+    if (r.status == 301) {
+        need_header(&r, "Location", got, sizeof(got));
+        cr_expect_str_eq(got, want, "Location is %zu bytes, want %zu", strlen(got), strlen(want));
+    }
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+/* The same for a redirect whose path is long: five nested directories of 250 characters. */
+Test(static, regress_10_6_redirect_long_path_keeps_location, .timeout = 30,
+     .fini = own_root_cleanup)
+{
+    struct th_server ts;
+    struct th_response r;
+    char path[2000], url[1400], got[1400];
+
+    make_own_root("nested directories with long names");
+    size_t o = (size_t)snprintf(path, sizeof(path), "%s", own_root);
+    size_t u = 0;
+    for (char d = 'a'; d <= 'e'; d++) {
+        path[o++] = '/';
+        url[u++] = '/';
+        memset(path + o, d, 250);
+        memset(url + u, d, 250);
+        o += 250;
+        u += 250;
+        path[o] = '\0';
+        url[u] = '\0';
+        cr_assert_eq(mkdir(path, 0755), 0, "mkdir: %s", strerror(errno));
+    }
+    start_own(&ts);
+    th_get(&ts, &r, url, 301);
+    need_header(&r, "Location", got, sizeof(got));
+    cr_expect_eq(strlen(got), u + 1, "Location is %zu bytes, want %zu", strlen(got), u + 1);
+    cr_expect(strncmp(got, url, u) == 0 && got[u] == '/' && got[u + 1] == '\0',
+              "Location: %.60s...", got);
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+/* Issue 10, item 6: Content-Disposition for a long non-ASCII file name (120 x U+00E9, 244 bytes
+ * in UTF-8, within NAME_MAX) went missing. It must be there in full (RFC 6266, RFC 8187). */
+Test(static, regress_10_6_long_utf8_name_keeps_disposition, .timeout = 30, .fini = own_root_cleanup)
+{
+    struct th_server ts;
+    struct th_response r;
+    char name[300], url[1000], want[1400], got[1400];
+    size_t n = 0, u = 0;
+
+    make_own_root("a file with a long non-ASCII name");
+    u += (size_t)sprintf(url, "/");
+    for (int i = 0; i < 120; i++) {
+        n += (size_t)sprintf(name + n, "\xc3\xa9");
+        u += (size_t)sprintf(url + u, "%%C3%%A9");
+    }
+    sprintf(name + n, ".txt");
+    sprintf(url + u, ".txt");
+    th_write_file(own_root, name, "long name\n");
+
+    size_t w = (size_t)sprintf(want, "attachment; filename=\"");
+    memset(want + w, '_', 240);
+    w += 240;
+    w += (size_t)sprintf(want + w, ".txt\"; filename*=UTF-8''%s", url + 1);
+
+    start_own(&ts);
+    th_get(&ts, &r, url, 200);
+    th_expect_body_is_file(&ts, &r, name);
+    need_header(&r, "Content-Disposition", got, sizeof(got));
+    cr_expect_str_eq(got, want);
+    th_response_free(&r);
+    th_stop(&ts);
+}
