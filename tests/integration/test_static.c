@@ -900,3 +900,24 @@ Test(static, regress_10_6_long_utf8_name_keeps_disposition, .timeout = 30, .fini
     th_response_free(&r);
     th_stop(&ts);
 }
+
+/* Issue 10, item 7: a fragment is not part of the target (RFC 9110 section 7.1, RFC 3986
+ * section 3.5); clients must not send one, and when one comes it is ignored, as nginx does. */
+Test(static, regress_10_7_fragment_is_stripped, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    expect_served(&ts, "/index.html#top", "index.html");
+    expect_served(&ts, "/#top", "index.html");
+    expect_served(&ts, "/sample.txt?x=1#frag", "sample.txt");
+    expect_served(&ts, "/sample.txt#frag?x=1", "sample.txt");
+    th_get(&ts, &r, "/nested?x=1#frag", 301);
+    th_expect_header(&r, "Location", "/nested/?x=1");
+    th_response_free(&r);
+    th_get(&ts, &r, "/nested#frag", 301);
+    th_expect_header(&r, "Location", "/nested/");
+    th_response_free(&r);
+    th_stop(&ts);
+}
