@@ -45,8 +45,9 @@ void uvh_response_reset(struct uvh_response *r)
 /* A header did not fit: say so, and refuse the head (never send a response without it). */
 static int lose(struct uvh_response *r, const char *name, size_t need)
 {
-    uvh_log(UVH_LOG_ERROR, "Response header %s (%llu bytes) does not fit; the response is refused",
-            name, (unsigned long long)need);
+    uvh_log(UVH_LOG_ERROR,
+            "Response header %.64s (%llu bytes) does not fit; the response is refused", name,
+            (unsigned long long)need);
     r->extra_len = UVH_RESPONSE_EXTRA_LOST;
     return -1;
 }
