@@ -65,8 +65,8 @@ enum uvh_status uvh_path_resolve(struct uvh_slice raw, char *out, size_t cap, si
         }
         if ((unsigned char)c < 0x20 || c == 0x7f)
             return UVH_STATUS_BAD_REQUEST;
-        if (o + 1 >= cap)
-            return UVH_STATUS_URI_TOO_LONG;
+        if (o + 1 >= cap) /* no file has this name: ENAMETOOLONG */
+            return UVH_STATUS_NOT_FOUND;
         out[o++] = c;
     }
     out[o] = '\0';

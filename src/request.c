@@ -139,10 +139,17 @@ static int on_header_value_complete(llhttp_t *p)
     return 0;
 }
 
-/* Splits the target into authority, path and query (RFC 9112 section 3.2). */
+/* Splits the target into authority, path and query (RFC 9112 section 3.2). A fragment is not
+ * part of a target (RFC 9110 section 7.1, RFC 3986 section 3.5): clients must not send one, and
+ * when one comes everything from '#' is ignored, as nginx does, so it reaches neither the path
+ * nor the query. A '#' in a file name arrives encoded as %23. */
 static void split_target(struct uvh_request *r)
 {
     struct uvh_slice t = r->target;
+    const char *hash = t.len ? memchr(t.ptr, '#', t.len) : NULL;
+
+    if (hash)
+        t.len = (size_t)(hash - t.ptr);
 
     if (uvh_slice_has_prefix_nocase(t, UVH_SLICE_LIT("http://")) ||
         uvh_slice_has_prefix_nocase(t, UVH_SLICE_LIT("https://"))) {

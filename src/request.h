@@ -37,8 +37,8 @@ struct uvh_request {
     struct uvh_slice method;
     struct uvh_slice target;    /* as sent: origin-form, absolute-form or "*" */
     struct uvh_slice authority; /* from an absolute-form target, else absent */
-    struct uvh_slice path;      /* target without authority and query, e.g. "/a/b.txt" */
-    struct uvh_slice query;     /* after '?', without it */
+    struct uvh_slice path;      /* target without authority, query and fragment: "/a/b.txt" */
+    struct uvh_slice query;     /* after '?', without it, up to a '#' fragment */
     struct uvh_slice version;
     struct uvh_slice hdr[UVH_HDR__COUNT];
     struct uvh_slice field, value; /* the header line being assembled */

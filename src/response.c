@@ -42,53 +42,96 @@ void uvh_response_reset(struct uvh_response *r)
     r->bytes_sent = 0;
 }
 
+/* A header did not fit: say so, and refuse the head (never send a response without it). */
+static int lose(struct uvh_response *r, const char *name, size_t need)
+{
+    uvh_log(UVH_LOG_ERROR,
+            "Response header %.64s (%llu bytes) does not fit; the response is refused", name,
+            (unsigned long long)need);
+    r->extra_len = UVH_RESPONSE_EXTRA_LOST;
+    return -1;
+}
+
+static bool extra_lost(const struct uvh_response *r)
+{
+    return r->extra_len > sizeof(r->extra);
+}
+
 int uvh_response_add(struct uvh_response *r, const char *name, const char *fmt, ...)
 {
+    if (extra_lost(r))
+        return -1;
     size_t cap = sizeof(r->extra) - r->extra_len;
     int n = snprintf(r->extra + r->extra_len, cap, "%s: ", name);
     if (n < 0 || (size_t)n >= cap)
-        return -1;
+        return lose(r, name, n < 0 ? 0 : (size_t)n);
     size_t len = (size_t)n;
     va_list ap;
     va_start(ap, fmt);
     n = vsnprintf(r->extra + r->extra_len + len, cap - len, fmt, ap);
     va_end(ap);
     if (n < 0 || len + (size_t)n + 2 >= cap)
-        return -1;
+        return lose(r, name, len + (n < 0 ? 0 : (size_t)n) + 2);
     len += (size_t)n;
     memcpy(r->extra + r->extra_len + len, "\r\n", 2);
     r->extra_len += len + 2;
     return 0;
 }
 
+/* RFC 8187 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~" */
+static bool is_attr_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$&+-.^_`|~", c));
+}
+
 int uvh_response_add_disposition(struct uvh_response *r, struct uvh_slice name)
 {
     static const char hex[] = "0123456789ABCDEF";
-    char ascii[256], encoded[768];
-    size_t a = 0, e = 0;
+    static const char quoted[] = "Content-Disposition: attachment; filename=\"";
+    static const char ext[] = "\"; filename*=UTF-8''";
     bool plain = true;
+    size_t encoded = 0;
 
-    for (size_t i = 0; i < name.len && a + 1 < sizeof(ascii) && e + 4 < sizeof(encoded); i++) {
+    if (extra_lost(r))
+        return -1;
+    /* Measured first, then written straight into the extra headers: the whole name or nothing. */
+    for (size_t i = 0; i < name.len; i++) {
         unsigned char c = (unsigned char)name.ptr[i];
-        bool safe = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-        ascii[a++] = safe ? (char)c : '_';
         plain &= c >= 0x20 && c < 0x7f;
-        /* RFC 5987 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~" */
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            (c && strchr("!#$&+-.^_`|~", c))) {
-            encoded[e++] = (char)c;
-        } else {
-            encoded[e++] = '%';
-            encoded[e++] = hex[c >> 4];
-            encoded[e++] = hex[c & 15];
+        encoded += is_attr_char(c) ? 1 : 3;
+    }
+    size_t need = sizeof(quoted) - 1 + name.len + (plain ? 1 : sizeof(ext) - 1 + encoded) + 2;
+    if (need > sizeof(r->extra) - r->extra_len)
+        return lose(r, "Content-Disposition", need);
+
+    char *p = r->extra + r->extra_len;
+    memcpy(p, quoted, sizeof(quoted) - 1);
+    p += sizeof(quoted) - 1;
+    for (size_t i = 0; i < name.len; i++) {
+        unsigned char c = (unsigned char)name.ptr[i];
+        *p++ = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? (char)c : '_';
+    }
+    if (plain) {
+        *p++ = '"';
+    } else {
+        memcpy(p, ext, sizeof(ext) - 1);
+        p += sizeof(ext) - 1;
+        for (size_t i = 0; i < name.len; i++) {
+            unsigned char c = (unsigned char)name.ptr[i];
+            if (is_attr_char(c)) {
+                *p++ = (char)c;
+            } else {
+                *p++ = '%';
+                *p++ = hex[c >> 4];
+                *p++ = hex[c & 15];
+            }
         }
     }
-    ascii[a] = '\0';
-    encoded[e] = '\0';
-    if (plain)
-        return uvh_response_add(r, "Content-Disposition", "attachment; filename=\"%s\"", ascii);
-    return uvh_response_add(r, "Content-Disposition",
-                            "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, encoded);
+    *p++ = '\r';
+    *p++ = '\n';
+    r->extra_len = (size_t)(p - r->extra);
+    return 0;
 }
 
 void uvh_response_set_error(struct uvh_response *r, enum uvh_status st)
@@ -131,7 +174,7 @@ int uvh_response_format_head(struct uvh_response *r)
             return -1;
         len += (size_t)n;
     }
-    if (r->extra_len + 2 > cap - len)
+    if (extra_lost(r) || r->extra_len + 2 > cap - len)
         return -1;
     memcpy(p + len, r->extra, r->extra_len);
     len += r->extra_len;

@@ -11,8 +11,14 @@
 #include "slice.h"
 
 #define UVH_SERVER_NAME "uvhttpd/" UVH_VERSION
-#define UVH_RESPONSE_HEAD_MAX 2048
-#define UVH_RESPONSE_EXTRA_MAX 1024
+/* Handler headers: room for the longest set the server sends, a Location holding a whole 8 KiB
+ * target (a directory's redirect) or a Content-Disposition for a 765-byte name beside ETag,
+ * Last-Modified, Accept-Ranges and Content-Range (both checked in static_handler.c). */
+#define UVH_RESPONSE_EXTRA_MAX (8192 + 1024)
+#define UVH_RESPONSE_HEAD_MAX (UVH_RESPONSE_EXTRA_MAX + 1024) /* the extra headers + fixed ones */
+/* extra_len once a header did not fit: the head is refused until the extra headers are cleared,
+ * so a response never goes out without a header it was meant to carry. */
+#define UVH_RESPONSE_EXTRA_LOST SIZE_MAX
 #define UVH_RESPONSE_BODY_MAX 640
 
 /* One response being prepared and sent; owned by the connection's exchange, so every buffer
@@ -25,7 +31,8 @@ struct uvh_response {
     bool keep_alive;          /* decided by the connection just before the head is formatted */
     unsigned ka_timeout_s;
     unsigned ka_remaining; /* requests this connection will still accept */
-    size_t extra_len;      /* handler-specific header lines, each ending in CRLF */
+    size_t extra_len;      /* handler-specific header lines, each ending in CRLF; or
+                              UVH_RESPONSE_EXTRA_LOST */
     char extra[UVH_RESPONSE_EXTRA_MAX];
     size_t head_len;
     char head[UVH_RESPONSE_HEAD_MAX];
@@ -39,18 +46,23 @@ struct uvh_response {
 /* Clears the response for a new request. */
 void uvh_response_reset(struct uvh_response *r);
 
-/* Appends "Name: value\r\n" to the extra headers (printf-style value); -1 if it does not fit. */
+/* Appends "Name: value\r\n" to the extra headers (printf-style value). Returns -1 if it does
+ * not fit: that is logged, and the response is then lost (extra_len UVH_RESPONSE_EXTRA_LOST):
+ * further adds fail and uvh_response_format_head refuses the head, which the connection answers
+ * with a 500 after clearing the extra headers. */
 int uvh_response_add(struct uvh_response *r, const char *name, const char *fmt, ...)
     UVH_PRINTF(3, 4);
 
 /* Makes r an error response: HTML page with code, reason, one sentence and the server name. */
 void uvh_response_set_error(struct uvh_response *r, enum uvh_status st);
 
-/* Formats the status line and all headers into r->head; -1 if they do not fit. */
+/* Formats the status line and all headers into r->head; -1 if they do not fit, or if a header
+ * was lost (see uvh_response_add). */
 int uvh_response_format_head(struct uvh_response *r);
 
 /* Writes Content-Disposition for a download named `name` (RFC 6266: quoted ASCII fallback with
- * unsafe bytes replaced, plus filename* when the name is not plain ASCII). */
+ * unsafe bytes replaced, plus filename* when the name is not plain ASCII), always for the whole
+ * name; -1, with the response lost as for uvh_response_add, if it does not fit. */
 int uvh_response_add_disposition(struct uvh_response *r, struct uvh_slice name);
 
 /* The current IMF-fixdate, formatted at most once per second. */

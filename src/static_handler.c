@@ -14,6 +14,7 @@
 #include "mime.h"
 #include "path.h"
 #include "range.h"
+#include "request.h"
 #include "server.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -313,8 +314,8 @@ static bool real_segments_ok(const char *rel)
     return true;
 }
 
-/* Threadpool: resolve the real path, confine it to the root, open and fstat it, in one job so a
- * request costs one trip to the pool. Synchronous uv_fs calls (no loop, no callback) keep it
+/* Threadpool: resolve the real path, confine it to the root, stat, open and fstat it, in one job
+ * so a request costs one trip to the pool. Synchronous uv_fs calls (no loop, no callback) keep it
  * portable. Nothing here logs: the loop thread reports the outcome. */
 static void open_work(uv_work_t *w)
 {
@@ -334,8 +335,21 @@ static void open_work(uv_work_t *w)
         uv_fs_req_cleanup(&req);
         return;
     }
+    /* Only a regular file is opened (nginx's is_file): opening a FIFO waits for a writer and
+     * would hold this pool thread for good; a directory needs no descriptor. on_opened answers
+     * from f->st: a redirect or index for a directory, 404 for anything else. */
     uv_fs_t op;
-    f->result = uv_fs_open(NULL, &op, real, UV_FS_O_RDONLY, 0, NULL);
+    f->result = uv_fs_stat(NULL, &op, real, NULL);
+    f->st = op.statbuf;
+    uv_fs_req_cleanup(&op);
+    if (f->result < 0 || (f->st.st_mode & S_IFMT) != S_IFREG) {
+        uv_fs_req_cleanup(&req);
+        return;
+    }
+    /* The name may be swapped for a FIFO or device after the stat: a non-blocking open cannot
+     * wait (UV_FS_O_NONBLOCK is 0 on Windows, which has no FIFOs in the file system), and the
+     * fstat of what was opened decides. */
+    f->result = uv_fs_open(NULL, &op, real, UV_FS_O_RDONLY | UV_FS_O_NONBLOCK, 0, NULL);
     uv_fs_req_cleanup(&op);
     uv_fs_req_cleanup(&req);
     if (f->result < 0)
@@ -344,8 +358,8 @@ static void open_work(uv_work_t *w)
     f->result = uv_fs_fstat(NULL, &op, f->fd, NULL);
     f->st = op.statbuf;
     uv_fs_req_cleanup(&op);
-    if (f->result == 0 && (f->st.st_mode & S_IFMT) != S_IFREG) {
-        uv_fs_close(NULL, &op, f->fd, NULL); /* a directory or device: never read from it */
+    if (f->result < 0 || (f->st.st_mode & S_IFMT) != S_IFREG) {
+        uv_fs_close(NULL, &op, f->fd, NULL); /* never read from anything but a regular file */
         uv_fs_req_cleanup(&op);
         f->fd = -1;
         return;
@@ -369,6 +383,17 @@ static void open_work(uv_work_t *w)
         f->fd = -1;
     }
 }
+
+/* What the static handler puts in the extra headers must fit them: a redirect's Location is the
+ * target's path and query plus a '/', and a download's Content-Disposition holds the longest
+ * file name (255 UTF-16 units on NTFS, up to 765 bytes of UTF-8; NAME_MAX is 255 bytes on
+ * Linux) once quoted and once percent-encoded, beside ETag, Last-Modified, Accept-Ranges and
+ * Content-Range. */
+#define FILE_NAME_MAX_UTF8 765
+_Static_assert(UVH_RESPONSE_EXTRA_MAX >= sizeof("Location: /\r\n") + UVH_REQUEST_LINE_MAX,
+               "a redirect for a whole target must fit the extra headers");
+_Static_assert(UVH_RESPONSE_EXTRA_MAX >= 4 * FILE_NAME_MAX_UTF8 + 512,
+               "Content-Disposition for the longest file name must fit the extra headers");
 
 static void on_opened(uv_work_t *w, int status)
 {
@@ -410,7 +435,8 @@ static void on_opened(uv_work_t *w, int status)
         close_then(c, UVH_STATUS_MOVED_PERMANENTLY);
         return;
     }
-    if ((st->st_mode & S_IFMT) != S_IFREG) {
+    if ((st->st_mode & S_IFMT) != S_IFREG) { /* a FIFO, socket or device */
+        uvh_clog(UVH_LOG_DEBUG, c->id, "%s is not a regular file", f->path);
         close_then(c, UVH_STATUS_NOT_FOUND);
         return;
     }
@@ -423,15 +449,40 @@ static void on_opened(uv_work_t *w, int status)
     respond_file(c, st, mime);
 }
 
+int uvh_static_build_path(char *buf, size_t cap, const char *root, size_t root_len, const char *rel,
+                          size_t rel_len, size_t *len, bool *index)
+{
+    static const char index_name[] = "index.html";
+    bool dir = rel_len == 0 || rel[rel_len - 1] == '/';
+    size_t tail = dir ? sizeof(index_name) - 1 : 0;
+
+    /* root, '/', rel, index.html, NUL: checked piece by piece so nothing can wrap. */
+    if (cap < 2 || root_len > cap - 2)
+        return UV_ENAMETOOLONG;
+    size_t room = cap - 2 - root_len;
+    if (rel_len > room || tail > room - rel_len)
+        return UV_ENAMETOOLONG;
+    memcpy(buf, root, root_len);
+    buf[root_len] = '/';
+    memcpy(buf + root_len + 1, rel, rel_len);
+    memcpy(buf + root_len + 1 + rel_len, index_name, tail);
+    *len = root_len + 1 + rel_len + tail;
+    buf[*len] = '\0';
+    *index = dir;
+    return 0;
+}
+
 enum uvh_status uvh_static_handle(struct uvh_conn *c)
 {
     struct uvh_server *s = c->server;
     struct uvh_exchange *x = c->x;
     struct uvh_static_file *f = &x->file;
-    char *rel = f->path + s->root_len + 1;
+    char rel[UVH_REQUEST_LINE_MAX + 1]; /* the decoded path is never longer than the target */
     size_t rel_len;
+    bool index;
 
-    enum uvh_status st = uvh_path_resolve(x->req.path, rel, UVH_PATH_MAX, &rel_len);
+    /* Decoded whole, so the path rules (400, 403) judge all of it before its length does. */
+    enum uvh_status st = uvh_path_resolve(x->req.path, rel, sizeof(rel), &rel_len);
     if (st != UVH_STATUS_OK) {
         char target[512];
         uvh_log_escape(target, sizeof(target), x->req.target);
@@ -442,14 +493,19 @@ enum uvh_status uvh_static_handle(struct uvh_conn *c)
             uvh_clog(UVH_LOG_INFO, c->id, "Malformed path from %s: %s", c->peer, target);
         return st;
     }
-    memcpy(f->path, s->root, s->root_len);
-    f->path[s->root_len] = '/';
-    f->path_len = s->root_len + 1 + rel_len;
-    if (rel_len == 0 || rel[rel_len - 1] == '/') {
-        memcpy(f->path + f->path_len, "index.html", sizeof("index.html"));
-        f->path_len += sizeof("index.html") - 1;
-        f->index_tried = 1;
+    /* Every byte goes through the bound of f->path itself: a long root leaves less room for the
+     * relative path, and a path that cannot fit names no file (ENAMETOOLONG: 404). */
+    int rc = uvh_static_build_path(f->path, sizeof(f->path), s->root, s->root_len, rel, rel_len,
+                                   &f->path_len, &index);
+    if (rc < 0) {
+        enum uvh_log_level level;
+        f->path_len = 0;
+        st = status_for_error(rc, &level);
+        uvh_clog(level, c->id, "open of a %llu-byte path under the root: %s",
+                 (unsigned long long)rel_len, uv_strerror(rc));
+        return st;
     }
+    f->index_tried = index;
     f->conn = c;
     f->server = s;
     f->work.data = f;

@@ -3,6 +3,7 @@
 #define UVH_STATIC_HANDLER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <uv.h>
@@ -34,13 +35,20 @@ struct uvh_static_file {
     enum uvh_status after_close; /* what to answer once the descriptor is closed */
     uint8_t index_tried;
     size_t path_len;
-    char path[UVH_PATH_MAX + 64]; /* root + "/" + relative path, NUL-terminated */
+    char path[UVH_PATH_MAX + 64]; /* root + "/" + relative path (+ "index.html"), NUL-terminated,
+                                     bounded by uvh_static_build_path */
     char small[UVH_FILE_SMALL];   /* a small body, sent together with the head */
 };
 
 /* Answers GET or HEAD for the connection's current request. Returns UVH_STATUS_NONE when the
  * answer will come asynchronously, or a status for the connection to answer with at once. */
 enum uvh_status uvh_static_handle(struct uvh_conn *c);
+
+/* Writes root + "/" + rel, plus "index.html" when rel is empty or ends in '/', NUL-terminated
+ * into buf of cap bytes; sets *len (without the NUL) and *index (index.html was appended).
+ * Returns 0, or UV_ENAMETOOLONG when it does not fit (buf then holds nothing usable). */
+int uvh_static_build_path(char *buf, size_t cap, const char *root, size_t root_len, const char *rel,
+                          size_t rel_len, size_t *len, bool *index);
 
 /* Initialises the per-request state (no descriptor open). */
 void uvh_static_init(struct uvh_static_file *f);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -720,6 +722,202 @@ Test(static, range_on_empty_file_416, .timeout = 30)
                  0);
     cr_expect_eq(r.status, 416, "head:\n%s", r.head);
     th_expect_header(&r, "Content-Range", "bytes */0");
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+/* ---- issue 10: a document root of the test's own (fixtures the shared root cannot hold) ---- */
+
+static char own_root[512];
+static unsigned own_threads;
+
+static void make_own_root(const char *why)
+{
+    const char *tmp = getenv("TMPDIR");
+    th_skip_if_external(why);
+    snprintf(own_root, sizeof(own_root), "%s/uvhttpd-static-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    cr_assert_not_null(mkdtemp(own_root), "mkdtemp: %s", strerror(errno));
+    th_write_file(own_root, "index.html", "<p>own root</p>\n");
+    th_write_file(own_root, "sample.txt", "a sample\n");
+}
+
+static void own_root_cleanup(void)
+{
+    if (own_root[0])
+        th_remove_tree(own_root);
+}
+
+static void serve_own_root(struct uvh_config *cfg)
+{
+    cfg->root = own_root;
+    if (own_threads)
+        cfg->threads = own_threads;
+}
+
+static void start_own(struct th_server *ts)
+{
+    th_start(ts, serve_own_root);
+    snprintf(ts->root, sizeof(ts->root), "%s", own_root); /* helpers read the same tree */
+}
+
+/* A unix-domain socket bound at dir/name (left in place when the descriptor closes). */
+static void make_socket_file(const char *dir, const char *name)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, name);
+    cr_assert(n > 0 && (size_t)n < sizeof(sa.sun_path), "socket path too long");
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "bind %s: %s", sa.sun_path,
+                 strerror(errno));
+    close(fd);
+}
+
+/* Issue 10, item 5: opening a FIFO without O_NONBLOCK waits for a writer, so a request for one
+ * held a threadpool thread forever. It must be a quick 404 (nginx's is_file), and with a pool of
+ * one thread the next file must still be served. Sockets are not regular files either. */
+Test(static, regress_10_5_fifo_is_404_and_pool_not_blocked, .timeout = 30, .fini = own_root_cleanup)
+{
+    struct th_server ts;
+    struct th_response r;
+    char path[600];
+
+    make_own_root("a FIFO in a document root of its own");
+    snprintf(path, sizeof(path), "%s/pipe.txt", own_root);
+    cr_assert_eq(mkfifo(path, 0644), 0, "mkfifo: %s", strerror(errno));
+    snprintf(path, sizeof(path), "%s/fifodir", own_root);
+    cr_assert_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/fifodir/index.html", own_root);
+    cr_assert_eq(mkfifo(path, 0644), 0, "mkfifo: %s", strerror(errno));
+    make_socket_file(own_root, "sock.txt");
+    own_threads = 1;
+    start_own(&ts);
+
+    static const char *const specials[] = {"/pipe.txt", "/fifodir/", "/sock.txt", "/pipe.txt"};
+    int fd = th_connect(&ts);
+    for (size_t i = 0; i < sizeof(specials) / sizeof(specials[0]); i++) {
+        double t0 = th_now_ms();
+        th_send_get(&ts, fd, specials[i]);
+        cr_assert_eq(th_read_response(fd, &r, false), 0,
+                     "GET %s: no response (a pool thread blocked in open?)", specials[i]);
+        cr_expect_eq(r.status, 404, "GET %s: status %d, want 404; head:\n%s", specials[i], r.status,
+                     r.head);
+        cr_expect_lt(th_now_ms() - t0, 2000.0, "GET %s took %.0f ms", specials[i],
+                     th_now_ms() - t0);
+        th_expect_header_for(&r, "Connection", "keep-alive", specials[i]);
+        th_response_free(&r);
+    }
+    th_expect_usable(&ts, fd, "sample.txt", "after the special files (one pool thread)");
+    close(fd);
+    expect_served(&ts, "/sample.txt", "sample.txt"); /* a new connection too */
+    th_stop(&ts);
+}
+
+/* Issue 10, item 6: a header that did not fit the head was silently dropped, so a 301 went out
+ * without Location. A redirect carries the whole target: here with a 7000-byte query. */
+Test(static, regress_10_6_redirect_long_query_keeps_location, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+    static char url[7100], want[7100], got[7100];
+
+    th_start(&ts, NULL);
+    size_t o = (size_t)snprintf(url, sizeof(url), "/nested?");
+    memset(url + o, 'q', 7000);
+    url[o + 7000] = '\0';
+    snprintf(want, sizeof(want), "/nested/?%s", url + o);
+    th_get(&ts, &r, url, 0);
+    cr_assert(r.status == 301 || r.status == 500, "status %d; head:\n%.300s", r.status, r.head);
+    if (r.status == 301) {
+        need_header(&r, "Location", got, sizeof(got));
+        cr_expect_str_eq(got, want, "Location is %zu bytes, want %zu", strlen(got), strlen(want));
+    }
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+/* The same for a redirect whose path is long: five nested directories of 250 characters. */
+Test(static, regress_10_6_redirect_long_path_keeps_location, .timeout = 30,
+     .fini = own_root_cleanup)
+{
+    struct th_server ts;
+    struct th_response r;
+    char path[2000], url[1400], got[1400];
+
+    make_own_root("nested directories with long names");
+    size_t o = (size_t)snprintf(path, sizeof(path), "%s", own_root);
+    size_t u = 0;
+    for (char d = 'a'; d <= 'e'; d++) {
+        path[o++] = '/';
+        url[u++] = '/';
+        memset(path + o, d, 250);
+        memset(url + u, d, 250);
+        o += 250;
+        u += 250;
+        path[o] = '\0';
+        url[u] = '\0';
+        cr_assert_eq(mkdir(path, 0755), 0, "mkdir: %s", strerror(errno));
+    }
+    start_own(&ts);
+    th_get(&ts, &r, url, 301);
+    need_header(&r, "Location", got, sizeof(got));
+    cr_expect_eq(strlen(got), u + 1, "Location is %zu bytes, want %zu", strlen(got), u + 1);
+    cr_expect(strncmp(got, url, u) == 0 && got[u] == '/' && got[u + 1] == '\0',
+              "Location: %.60s...", got);
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+/* Issue 10, item 6: Content-Disposition for a long non-ASCII file name (120 x U+00E9, 244 bytes
+ * in UTF-8, within NAME_MAX) went missing. It must be there in full (RFC 6266, RFC 8187). */
+Test(static, regress_10_6_long_utf8_name_keeps_disposition, .timeout = 30, .fini = own_root_cleanup)
+{
+    struct th_server ts;
+    struct th_response r;
+    char name[300], url[1000], want[1400], got[1400];
+    size_t n = 0, u = 0;
+
+    make_own_root("a file with a long non-ASCII name");
+    u += (size_t)sprintf(url, "/");
+    for (int i = 0; i < 120; i++) {
+        n += (size_t)sprintf(name + n, "\xc3\xa9");
+        u += (size_t)sprintf(url + u, "%%C3%%A9");
+    }
+    sprintf(name + n, ".txt");
+    sprintf(url + u, ".txt");
+    th_write_file(own_root, name, "long name\n");
+
+    size_t w = (size_t)sprintf(want, "attachment; filename=\"");
+    memset(want + w, '_', 240);
+    w += 240;
+    w += (size_t)sprintf(want + w, ".txt\"; filename*=UTF-8''%s", url + 1);
+
+    start_own(&ts);
+    th_get(&ts, &r, url, 200);
+    th_expect_body_is_file(&ts, &r, name);
+    need_header(&r, "Content-Disposition", got, sizeof(got));
+    cr_expect_str_eq(got, want);
+    th_response_free(&r);
+    th_stop(&ts);
+}
+
+/* Issue 10, item 7: a fragment is not part of the target (RFC 9110 section 7.1, RFC 3986
+ * section 3.5); clients must not send one, and when one comes it is ignored, as nginx does. */
+Test(static, regress_10_7_fragment_is_stripped, .timeout = 30)
+{
+    struct th_server ts;
+    struct th_response r;
+
+    th_start(&ts, NULL);
+    expect_served(&ts, "/index.html#top", "index.html");
+    expect_served(&ts, "/#top", "index.html");
+    expect_served(&ts, "/sample.txt?x=1#frag", "sample.txt");
+    expect_served(&ts, "/sample.txt#frag?x=1", "sample.txt");
+    th_get(&ts, &r, "/nested?x=1#frag", 301);
+    th_expect_header(&r, "Location", "/nested/?x=1");
+    th_response_free(&r);
+    th_get(&ts, &r, "/nested#frag", 301);
+    th_expect_header(&r, "Location", "/nested/");
     th_response_free(&r);
     th_stop(&ts);
 }

@@ -398,6 +398,86 @@ Test(request, targets)
     check_cases(cases, N(cases));
 }
 
+/* Issue 10, item 7: a fragment is not part of the request target (RFC 9110 section 7.1, RFC 3986
+ * section 3.5). Clients must not send one; when one comes, the path and query end before '#'
+ * (nginx does the same) while target keeps the bytes as sent, for the log. llhttp itself
+ * refuses "http://host#f", a fragment right after the authority (400). */
+Test(request, regress_10_7_fragment_is_not_part_of_path_or_query)
+{
+    static const struct req_case cases[] = {
+        {"GET /index.html#top HTTP/1.1\r\nHost: x\r\n\r\n",
+         {.method = "GET",
+          .target = "/index.html#top",
+          .path = "/index.html",
+          .version = "1.1",
+          .hdr = {[UVH_HDR_HOST] = "x"},
+          .n_fields = 1,
+          .n_host = 1}},
+        {"GET /# HTTP/1.1\r\nHost: x\r\n\r\n",
+         {.method = "GET",
+          .target = "/#",
+          .path = "/",
+          .version = "1.1",
+          .hdr = {[UVH_HDR_HOST] = "x"},
+          .n_fields = 1,
+          .n_host = 1}},
+        {"GET /a?x=1#f HTTP/1.1\r\nHost: x\r\n\r\n",
+         {.method = "GET",
+          .target = "/a?x=1#f",
+          .path = "/a",
+          .query = "x=1",
+          .version = "1.1",
+          .hdr = {[UVH_HDR_HOST] = "x"},
+          .n_fields = 1,
+          .n_host = 1}},
+        {"GET /a?#f HTTP/1.1\r\nHost: x\r\n\r\n",
+         {.method = "GET",
+          .target = "/a?#f",
+          .path = "/a",
+          .query = "",
+          .version = "1.1",
+          .hdr = {[UVH_HDR_HOST] = "x"},
+          .n_fields = 1,
+          .n_host = 1}},
+        {"GET /a#f?x=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+         {.method = "GET",
+          .target = "/a#f?x=1",
+          .path = "/a",
+          .version = "1.1",
+          .hdr = {[UVH_HDR_HOST] = "x"},
+          .n_fields = 1,
+          .n_host = 1}},
+        {"GET /a#f#g HTTP/1.1\r\nHost: x\r\n\r\n",
+         {.method = "GET",
+          .target = "/a#f#g",
+          .path = "/a",
+          .version = "1.1",
+          .hdr = {[UVH_HDR_HOST] = "x"},
+          .n_fields = 1,
+          .n_host = 1}},
+        {"GET http://example.com/p#f HTTP/1.1\r\nHost: x\r\n\r\n",
+         {.method = "GET",
+          .target = "http://example.com/p#f",
+          .authority = "example.com",
+          .path = "/p",
+          .version = "1.1",
+          .hdr = {[UVH_HDR_HOST] = "x"},
+          .n_fields = 1,
+          .n_host = 1}},
+        {"GET http://example.com?q#f HTTP/1.1\r\nHost: x\r\n\r\n",
+         {.method = "GET",
+          .target = "http://example.com?q#f",
+          .authority = "example.com",
+          .path = "/",
+          .query = "q",
+          .version = "1.1",
+          .hdr = {[UVH_HDR_HOST] = "x"},
+          .n_fields = 1,
+          .n_host = 1}},
+    };
+    check_cases(cases, N(cases));
+}
+
 Test(request, absolute_form_with_empty_path_keeps_query)
 {
     /* RFC 3986: "http://host?q" has an empty path and the query "q"; the path becomes "/". */

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "date.h"
+#include "request.h"
 #include "response.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -235,37 +236,39 @@ Test(response, extra_headers_overflow)
     memset(value, 'v', sizeof(value) - 1);
     value[sizeof(value) - 1] = '\0';
     int added = 0;
-    while (uvh_response_add(&res, "X-Fill", "%s", value) == 0) {
+    /* Fill to just below the edge. */
+    while (res.extra_len + 109 < sizeof(res.extra)) {
+        cr_assert_eq(uvh_response_add(&res, "X-Fill", "%s", value), 0, "line %d", added);
         added++;
-        cr_assert_leq(res.extra_len, sizeof(res.extra));
-        cr_assert_lt(added, 1000, "uvh_response_add never reports a full buffer");
     }
     /* Each line is 8 + 99 + 2 = 109 bytes. */
     cr_assert_eq(added, (int)(UVH_RESPONSE_EXTRA_MAX / 109), "added %d lines", added);
-    cr_assert_eq(res.extra_len, (size_t)added * 109, "a failed add changed extra_len");
+    cr_assert_eq(res.extra_len, (size_t)added * 109);
 
-    /* A failed add leaves the head intact and well-formed. */
-    size_t before = res.extra_len;
+    /* The line that does not fit is not cut or skipped: the response is lost, and stays so. */
     cr_assert_eq(uvh_response_add(&res, "X-Big", "%s", value), -1);
-    cr_assert_eq(res.extra_len, before);
+    cr_assert_eq(res.extra_len, (size_t)UVH_RESPONSE_EXTRA_LOST);
+    cr_assert_eq(uvh_response_add(&res, "X-Small", "s"), -1);
+    cr_assert_eq(uvh_response_add_disposition(&res, UVH_SLICE_LIT("a.txt")), -1);
     res.status = UVH_STATUS_OK;
-    cr_assert_eq(uvh_response_format_head(&res), 0);
-    const char *h = head();
-    cr_assert(strcmp(h + res.head_len - 4, "\r\n\r\n") == 0, "head:\n%s", h);
-    cr_assert_null(strstr(h, "X-Big"), "the failed header leaked into the head");
+    cr_assert_eq(uvh_response_format_head(&res), -1, "a head without X-Big was formatted");
 
-    /* A single value larger than the whole buffer. */
+    /* A single value larger than the whole buffer, and a name longer than it. */
     fresh();
     char huge[UVH_RESPONSE_EXTRA_MAX + 10];
     memset(huge, 'h', sizeof(huge) - 1);
     huge[sizeof(huge) - 1] = '\0';
     cr_assert_eq(uvh_response_add(&res, "X-Huge", "%s", huge), -1);
-    cr_assert_eq(res.extra_len, 0u);
+    cr_assert_eq(res.extra_len, (size_t)UVH_RESPONSE_EXTRA_LOST);
+    fresh();
     char long_name[UVH_RESPONSE_EXTRA_MAX + 10];
     memset(long_name, 'n', sizeof(long_name) - 1);
     long_name[sizeof(long_name) - 1] = '\0';
     cr_assert_eq(uvh_response_add(&res, long_name, "x"), -1);
-    cr_assert_eq(res.extra_len, 0u);
+    cr_assert_eq(res.extra_len, (size_t)UVH_RESPONSE_EXTRA_LOST);
+    fresh();
+    cr_assert_eq(uvh_response_add_disposition(&res, uvh_slice_from(long_name)), -1);
+    cr_assert_eq(res.extra_len, (size_t)UVH_RESPONSE_EXTRA_LOST);
 }
 
 Test(response, head_overflow)
@@ -450,6 +453,119 @@ Test(response, disposition_long_name)
     cr_assert_leq(res.extra_len, sizeof(res.extra));
     cr_assert(memcmp(res.extra + res.extra_len - 3, "\"\r\n", 3) == 0, "%.*s", (int)res.extra_len,
               res.extra);
+}
+
+/* Issue 10, item 6: a header that did not fit was silently dropped, so a 301 could go out
+ * without Location. A lost header now fails the head; clearing the extra headers (what the
+ * connection does before its 500 fallback) makes the head formattable again. */
+Test(response, regress_10_6_lost_header_fails_the_head)
+{
+    static char huge[UVH_RESPONSE_EXTRA_MAX + 10];
+    memset(huge, 'h', sizeof(huge) - 1);
+    huge[sizeof(huge) - 1] = '\0';
+
+    fresh();
+    res.status = UVH_STATUS_MOVED_PERMANENTLY;
+    cr_assert_eq(uvh_response_add(&res, "Location", "%s", huge), -1);
+    cr_assert_eq(uvh_response_format_head(&res), -1,
+                 "a head whose Location was lost was formatted:\n%s", head());
+
+    /* A loss after headers that did fit, and adds after a loss, fail too. */
+    fresh();
+    res.status = UVH_STATUS_OK;
+    cr_assert_eq(uvh_response_add(&res, "ETag", "\"x\""), 0);
+    cr_assert_eq(uvh_response_add(&res, "X-Huge", "%s", huge), -1);
+    cr_assert_eq(uvh_response_add(&res, "Accept-Ranges", "bytes"), -1, "added after a loss");
+    cr_assert_eq(uvh_response_format_head(&res), -1, "formatted after a loss:\n%s", head());
+
+    /* The connection's fallback: drop the extra headers, answer 500. */
+    res.extra_len = 0;
+    uvh_response_set_error(&res, UVH_STATUS_INTERNAL_SERVER_ERROR);
+    cr_assert_eq(uvh_response_format_head(&res), 0);
+    cr_assert(strncmp(head(), "HTTP/1.1 500 ", 13) == 0, "%s", head());
+    cr_assert_not(has_field(head(), "ETag"), "%s", head());
+
+    /* A new response starts clean. */
+    fresh();
+    res.status = UVH_STATUS_OK;
+    cr_assert_eq(uvh_response_add(&res, "ETag", "\"x\""), 0);
+    cr_assert_eq(uvh_response_format_head(&res), 0);
+}
+
+/* The longest Location the server sends: a whole target (a directory named by an 8 KiB target
+ * gets its slash) fits, with keep-alive and every fixed header. */
+Test(response, regress_10_6_longest_location_fits)
+{
+    static char target[UVH_REQUEST_LINE_MAX + 2], line[UVH_REQUEST_LINE_MAX + 32];
+    memset(target, 'p', UVH_REQUEST_LINE_MAX + 1);
+    target[0] = '/';
+    target[UVH_REQUEST_LINE_MAX] = '/';
+    target[UVH_REQUEST_LINE_MAX + 1] = '\0';
+
+    fresh();
+    res.status = UVH_STATUS_MOVED_PERMANENTLY;
+    res.content_type = "text/html; charset=utf-8";
+    res.content_length = UVH_RESPONSE_BODY_MAX;
+    res.keep_alive = true;
+    res.ka_timeout_s = 4000000000u;
+    res.ka_remaining = 4000000000u;
+    cr_assert_eq(uvh_response_add(&res, "Location", "%s", target), 0,
+                 "a %zu-byte Location did not fit", strlen(target));
+    cr_assert_eq(uvh_response_format_head(&res), 0);
+    snprintf(line, sizeof(line), "Location: %s", target);
+    cr_assert(strstr(head(), line) != NULL, "Location missing or cut");
+}
+
+/* Content-Disposition carries the whole name, never a truncated one: a 600-byte ASCII name,
+ * 120 x U+00E9 (244 bytes), and 255 x U+65E5 (765 bytes: NTFS's longest name in UTF-8) next to
+ * the other headers of a 200. */
+Test(response, regress_10_6_disposition_long_names_whole)
+{
+    static char name[800], want[4000];
+    size_t n = 0, w = 0;
+
+    fresh();
+    memset(name, 'n', 600);
+    cr_assert_eq(uvh_response_add_disposition(&res, (struct uvh_slice){name, 600}), 0);
+    w = (size_t)snprintf(want, sizeof(want), "Content-Disposition: attachment; filename=\"");
+    memcpy(want + w, name, 600);
+    memcpy(want + w + 600, "\"\r\n", 4);
+    cr_assert_str_eq(extra(), want);
+
+    fresh();
+    for (int i = 0; i < 120; i++)
+        n += (size_t)sprintf(name + n, "\xc3\xa9");
+    n += (size_t)sprintf(name + n, ".txt");
+    cr_assert_eq(uvh_response_add(&res, "ETag", "\"%s\"", "6b116fe8.1c0430f5-a"), 0);
+    cr_assert_eq(uvh_response_add_disposition(&res, (struct uvh_slice){name, n}), 0,
+                 "a 244-byte name did not fit");
+    w = (size_t)snprintf(want, sizeof(want), "Content-Disposition: attachment; filename=\"");
+    memset(want + w, '_', 240);
+    w += 240;
+    w += (size_t)snprintf(want + w, sizeof(want) - w, ".txt\"; filename*=UTF-8''");
+    for (int i = 0; i < 120; i++)
+        w += (size_t)snprintf(want + w, sizeof(want) - w, "%%C3%%A9");
+    snprintf(want + w, sizeof(want) - w, ".txt\r\n");
+    cr_assert(strstr(extra(), want) != NULL, "got %s", extra());
+
+    fresh();
+    n = 0;
+    for (int i = 0; i < 255; i++)
+        n += (size_t)sprintf(name + n, "\xe6\x97\xa5");
+    res.status = UVH_STATUS_PARTIAL_CONTENT;
+    res.content_type = "application/octet-stream";
+    res.keep_alive = true;
+    cr_assert_eq(uvh_response_add(&res, "ETag", "\"%s\"", "ffffffffffffffff.ffffffff-ffffffff"), 0);
+    cr_assert_eq(uvh_response_add(&res, "Last-Modified", "%s", "Thu, 03 Dec 2026 13:34:32 GMT"), 0);
+    cr_assert_eq(uvh_response_add(&res, "Accept-Ranges", "bytes"), 0);
+    cr_assert_eq(uvh_response_add_disposition(&res, (struct uvh_slice){name, n}), 0,
+                 "a 765-byte name did not fit");
+    cr_assert_eq(uvh_response_add(&res, "Content-Range", "bytes %llu-%llu/%llu",
+                                  18446744073709551614ull, 18446744073709551614ull,
+                                  18446744073709551615ull),
+                 0);
+    cr_assert_eq(uvh_response_format_head(&res), 0);
+    cr_assert(strstr(head(), "%E6%97%A5%E6%97%A5\r\n") != NULL, "%s", head());
 }
 
 Test(response, bodyless)
