@@ -1,8 +1,10 @@
-/* conn.c - owns the lifecycle of one client connection: reading, parsing, dispatch, the one
- * write in flight, keep-alive, timeouts and the close sequence. Only this file changes
- * c->state, and only through set_state(). */
+/* conn.c - owns one client connection from allocation to free: accepting, reading, parsing,
+ * dispatch through the router, the one write in flight, keep-alive, timeouts and the close
+ * sequence, and the exchange API the handlers answer through. Only this file changes c->state,
+ * and only through set_state(); only this file and request.c touch llhttp. */
 #include "conn.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _WIN32
@@ -11,13 +13,62 @@
 #include <sys/ioctl.h>
 #endif
 
+#include <llhttp.h>
+
 #include "host.h"
 #include "log.h"
 #include "router.h"
-#include "server.h"
-#include "upload_handler.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+#define FREE_EXCHANGES_MAX 64
+
+/* Everything one request needs: the handlers' part first, then the connection's own. Taken
+ * from the env's free list when bytes arrive and given back when the connection goes idle with
+ * nothing buffered, so an idle connection owns none of it. */
+struct exchange {
+    struct uvh_exchange pub;
+    struct exchange *next_free;
+    struct uvh_conn *conn;
+    uv_write_t wreq;             /* the one write in flight */
+    uv_write_t wreq_continue;    /* "100 Continue", queued ahead of the response */
+    enum uvh_status head_status; /* the head's verdict (Host, version, route): OK or an error */
+    bool handled;                /* a handler took the whole request and answers it itself */
+    bool head_replaced;          /* the head did not fit: a 500 went out instead */
+    size_t body_start;           /* offset in in[] where the body begins */
+    uv_buf_t wbufs[2];           /* what that write carries (head, body chunk) */
+    uint64_t start_ns;           /* when the request's first byte was parsed */
+    const char *host_verdict;    /* for the access log: static string */
+    size_t in_len;               /* bytes received into in[] */
+    size_t in_parsed;            /* bytes of in[] the parser has consumed */
+    char in[UVH_REQUEST_LINE_MAX + UVH_REQUEST_HEADERS_MAX + 1024];
+};
+
+struct uvh_conn {
+    /* The client stream: TCP from the listener, or a pipe (tests and the fuzzer). */
+    union {
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+        uv_stream_t stream;
+        uv_handle_t handle;
+    } io;
+    uv_timer_t timer;
+    llhttp_t parser;
+    struct uvh_conn_env *env;
+    struct uvh_conn_link link; /* the server's */
+    struct exchange *x; /* non-NULL while a request is in progress or bytes are buffered */
+    uvh_exchange_write_cb write_cb;
+    uint64_t id;
+    uint64_t linger_since_ms; /* loop time the lingering close began */
+    const char *close_reason; /* static string, logged when the connection ends */
+    unsigned requests;        /* requests answered so far */
+    unsigned refs;            /* open handles + a running handler; freed at zero */
+    enum uvh_conn_state state;
+    bool reading;
+    bool close_after; /* close once the current response is written */
+    bool linger;      /* input may be left unread: drain it before closing (no RST) */
+    uv_shutdown_t shutdown_req;
+    char peer[56]; /* "IP:PORT" of the client */
+};
 
 /* Indexed by enum uvh_conn_state: the phase named in log lines. */
 static const char *const state_names[] = {"reading headers", "reading body", "handling",
@@ -38,12 +89,13 @@ static void on_timeout(uv_timer_t *t);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void parse(struct uvh_conn *c);
+static void response_done(struct uvh_conn *c);
 
 /* Changes state and re-arms the timer that bounds the new state. Re-entering the same state
  * restarts its timer (each read of a body, each completed write). */
 static void set_state(struct uvh_conn *c, enum uvh_conn_state st)
 {
-    const struct uvh_config *cfg = c->server->cfg;
+    const struct uvh_config *cfg = c->env->env.cfg;
     uint64_t ms = 0;
 
     c->state = st;
@@ -88,37 +140,40 @@ static void stop_reading(struct uvh_conn *c)
     }
 }
 
-/* Ends what the exchange still holds for its request: an unfinished upload is discarded. */
-static void release_upload(struct uvh_exchange *x)
-{
-    if (x->upload) {
-        uvh_upload_release(x->upload);
-        x->upload = NULL;
-    }
-}
-
 /* Every per-request field, reset in one place: a new exchange, the next pipelined request and
- * a refusal all start here. The input buffer's bytes are the caller's business. */
-static void exchange_reset(struct uvh_exchange *x)
+ * a refusal all start here. What the route's handler still holds (an unfinished upload) is
+ * released first. The input buffer's bytes are the caller's business. */
+static void exchange_reset(struct exchange *x)
 {
-    release_upload(x);
-    memset(&x->req, 0, sizeof(x->req));
-    uvh_response_reset(&x->res);
-    uvh_static_init(&x->file);
+    uvh_router_release(&x->pub);
+    memset(&x->pub.req, 0, sizeof(x->pub.req));
+    uvh_response_reset(&x->pub.res);
+    x->pub.h.file = NULL;
     x->head_status = UVH_STATUS_OK;
     x->body_start = 0;
     x->handled = false;
+    x->head_replaced = false;
     x->host_verdict = "unchecked";
     x->start_ns = uv_hrtime();
 }
 
-/* Takes an exchange for the connection; false when out of memory. */
+/* Takes an exchange for the connection from the env's free list (or a new one); false when out
+ * of memory. */
 static bool take_exchange(struct uvh_conn *c)
 {
-    struct uvh_exchange *x = uvh_server_exchange_get(c->server);
-    if (!x)
+    struct uvh_conn_env *e = c->env;
+    struct exchange *x = e->free_exchanges;
+    if (x) {
+        e->free_exchanges = x->next_free;
+        e->n_free_exchanges--;
+    } else if (!(x = malloc(sizeof(*x)))) {
         return false;
-    x->upload = NULL;
+    }
+    x->conn = c;
+    x->pub.env = &e->env;
+    x->pub.peer = c->peer;
+    x->pub.id = c->id;
+    x->pub.route = NULL;
     x->in_len = x->in_parsed = 0;
     exchange_reset(x);
     c->x = x;
@@ -127,11 +182,29 @@ static bool take_exchange(struct uvh_conn *c)
 
 static void release_exchange(struct uvh_conn *c)
 {
-    if (c->x) {
-        release_upload(c->x);
-        uvh_server_exchange_put(c->server, c->x);
-        c->x = NULL;
+    struct uvh_conn_env *e = c->env;
+    struct exchange *x = c->x;
+    if (!x)
+        return;
+    uvh_router_release(&x->pub);
+    c->x = NULL;
+    if (e->n_free_exchanges >= FREE_EXCHANGES_MAX) {
+        free(x);
+        return;
     }
+    x->next_free = e->free_exchanges;
+    e->free_exchanges = x;
+    e->n_free_exchanges++;
+}
+
+void uvh_conn_env_deinit(struct uvh_conn_env *e)
+{
+    while (e->free_exchanges) {
+        struct exchange *x = e->free_exchanges;
+        e->free_exchanges = x->next_free;
+        free(x);
+    }
+    e->n_free_exchanges = 0;
 }
 
 static void maybe_free(struct uvh_conn *c)
@@ -141,7 +214,8 @@ static void maybe_free(struct uvh_conn *c)
     uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s closed (%s) after %u request%s", c->peer,
              c->close_reason, c->requests, c->requests == 1 ? "" : "s");
     release_exchange(c);
-    uvh_server_conn_free(c->server, c);
+    c->env->closed(c->env, &c->link);
+    free(c);
 }
 
 static void on_close(uv_handle_t *h)
@@ -164,7 +238,7 @@ void uvh_conn_close(struct uvh_conn *c, const char *reason)
     uv_close((uv_handle_t *)&c->timer, on_close);
 }
 
-bool uvh_conn_closing(const struct uvh_conn *c)
+static bool closing(const struct uvh_conn *c)
 {
     return c->state == UVH_CONN_CLOSING;
 }
@@ -199,23 +273,25 @@ static bool status_closes(enum uvh_status st)
     }
 }
 
-/* Decides keep-alive and formats the head; called once per response. */
-static void prepare_head(struct uvh_conn *c)
+/* Decides keep-alive and formats the head; called once per response. A head that does not fit
+ * becomes a 500 page that closes the connection: returns false then, and the caller must send
+ * that page's body instead of its own. */
+static bool prepare_head(struct uvh_conn *c)
 {
-    const struct uvh_config *cfg = c->server->cfg;
-    struct uvh_response *res = &c->x->res;
+    const struct uvh_config *cfg = c->env->env.cfg;
+    struct uvh_response *res = &c->x->pub.res;
     unsigned served = c->requests + 1;
 
     /* RFC 9112 section 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing:
      * answer it, then close. */
     bool te_in_1_0 =
-        c->x->req.hdr[UVH_HDR_TRANSFER_ENCODING].ptr && llhttp_get_http_minor(&c->parser) == 0;
+        c->x->pub.req.hdr[UVH_HDR_TRANSFER_ENCODING].ptr && llhttp_get_http_minor(&c->parser) == 0;
     /* A handler that refuses a message read whole, with sound framing, for its content (an
      * upload that is not JSON) leaves the connection usable, like any other 4xx. */
     bool content_error =
-        c->x->handled && c->x->req.complete && res->status >= 400 && res->status < 500;
+        c->x->handled && c->x->pub.req.complete && res->status >= 400 && res->status < 500;
     if ((status_closes(res->status) && !content_error) || !llhttp_should_keep_alive(&c->parser) ||
-        llhttp_get_upgrade(&c->parser) || c->server->stopping || te_in_1_0)
+        llhttp_get_upgrade(&c->parser) || c->env->stopping || te_in_1_0)
         c->close_after = true;
     if (served >= cfg->max_requests && !c->close_after) {
         c->close_after = true;
@@ -231,17 +307,23 @@ static void prepare_head(struct uvh_conn *c)
         c->close_after = true;
         res->keep_alive = false;
         uvh_response_format_head(res);
+        return false;
     }
+    return true;
 }
 
 static void on_write_done(uv_write_t *w, int status)
 {
-    struct uvh_exchange *x = container_of(w, struct uvh_exchange, wreq);
+    struct exchange *x = container_of(w, struct exchange, wreq);
     struct uvh_conn *c = w->data;
-    uvh_conn_write_cb cb = c->write_cb;
+    uvh_exchange_write_cb cb = c->write_cb;
 
-    x->res.bytes_sent += x->wbufs[0].len + x->wbufs[1].len;
+    x->pub.res.bytes_sent += x->wbufs[0].len + x->wbufs[1].len;
     c->write_cb = NULL;
+    if (status == 0 && x->head_replaced) {
+        cb(&x->pub, UV_ECANCELED); /* the 500 went out; the connection closes after it */
+        return;
+    }
     if (status < 0) {
         if (status != UV_ECANCELED)
             uvh_clog(UVH_LOG_DEBUG, c->id, "write to %s failed: %s", c->peer, uv_strerror(status));
@@ -251,18 +333,18 @@ static void on_write_done(uv_write_t *w, int status)
     } else if (c->state == UVH_CONN_WRITE) {
         set_state(c, UVH_CONN_WRITE); /* progress: restart the write timer */
     }
-    cb(c, status);
+    cb(&x->pub, status);
 }
 
 static void write_bufs(struct uvh_conn *c, const char *a, size_t alen, const char *b, size_t blen,
-                       uvh_conn_write_cb cb)
+                       uvh_exchange_write_cb cb)
 {
-    struct uvh_exchange *x = c->x;
+    struct exchange *x = c->x;
     unsigned n = 0;
 
     if (c->state == UVH_CONN_CLOSING) {
         x->wbufs[0] = x->wbufs[1] = uv_buf_init(NULL, 0);
-        cb(c, UV_ECANCELED);
+        cb(&x->pub, UV_ECANCELED);
         return;
     }
     x->wbufs[1] = uv_buf_init(NULL, 0);
@@ -279,47 +361,58 @@ static void write_bufs(struct uvh_conn *c, const char *a, size_t alen, const cha
         c->write_cb = NULL;
         c->close_after = true;
         uvh_conn_close(c, "write failed");
-        cb(c, rc);
+        cb(&x->pub, rc);
     }
 }
 
-void uvh_conn_write_head(struct uvh_conn *c, const char *body, size_t len, uvh_conn_write_cb cb)
+static void write_head(struct uvh_conn *c, const char *body, size_t len, uvh_exchange_write_cb cb)
 {
-    struct uvh_response *res = &c->x->res;
-    prepare_head(c);
+    struct uvh_response *res = &c->x->pub.res;
+    if (!prepare_head(c)) {
+        /* Not the response the handler prepared: its body must not follow, and its write
+         * callback hears that the response failed, so it sends nothing more. */
+        c->x->head_replaced = true;
+        body = res->body;
+        len = res->body_len;
+    }
     if (res->head_only)
         len = 0;
     write_bufs(c, res->head, res->head_len, body, len, cb);
 }
 
-void uvh_conn_write_body(struct uvh_conn *c, const char *body, size_t len, uvh_conn_write_cb cb)
+static void write_body(struct uvh_conn *c, const char *body, size_t len, uvh_exchange_write_cb cb)
 {
     write_bufs(c, body, len, NULL, 0, cb);
 }
 
-static void on_respond_done(struct uvh_conn *c, int status)
+static struct uvh_conn *conn_of(struct uvh_exchange *pub)
+{
+    return container_of(pub, struct exchange, pub)->conn;
+}
+
+static void on_respond_done(struct uvh_exchange *pub, int status)
 {
     (void)status;
-    uvh_conn_response_done(c);
+    response_done(conn_of(pub));
 }
 
-void uvh_conn_respond(struct uvh_conn *c)
+static void respond(struct uvh_conn *c)
 {
-    struct uvh_response *res = &c->x->res;
-    uvh_conn_write_head(c, res->body, res->body_len, on_respond_done);
+    struct uvh_response *res = &c->x->pub.res;
+    write_head(c, res->body, res->body_len, on_respond_done);
 }
 
-void uvh_conn_respond_error(struct uvh_conn *c, enum uvh_status st)
+static void respond_error(struct uvh_conn *c, enum uvh_status st)
 {
-    uvh_response_set_error(&c->x->res, st);
-    uvh_conn_respond(c);
+    uvh_response_set_error(&c->x->pub.res, st);
+    respond(c);
 }
 
 static void log_access(struct uvh_conn *c)
 {
-    struct uvh_exchange *x = c->x;
-    struct uvh_request *req = &x->req;
-    struct uvh_response *res = &x->res;
+    struct exchange *x = c->x;
+    struct uvh_request *req = &x->pub.req;
+    struct uvh_response *res = &x->pub.res;
     char target[512], served[320] = "no file";
     double ms = (double)(uv_hrtime() - x->start_ns) / 1e6;
 
@@ -347,17 +440,17 @@ static void log_access(struct uvh_conn *c)
  * for pipelined requests), and the handler holds a reference until uvh_conn_response_done. */
 static void begin_response(struct uvh_conn *c)
 {
-    struct uvh_exchange *x = c->x;
+    struct exchange *x = c->x;
     stop_reading(c);
     c->refs++;
     set_state(c, UVH_CONN_HANDLE);
-    x->res.head_only = x->req.method.ptr && llhttp_get_method(&c->parser) == HTTP_HEAD;
+    x->pub.res.head_only = x->pub.req.method_id == UVH_METHOD_HEAD;
 }
 
 /* Answers a request the parser or a limit rejected; the connection closes afterwards. */
 static void fail_request(struct uvh_conn *c, enum uvh_status st, const char *why)
 {
-    struct uvh_exchange *x = c->x;
+    struct exchange *x = c->x;
     char line[256];
     /* The parser may have stopped before handing over the target: log the raw request line. */
     const char *eol = memchr(x->in, '\n', x->in_len);
@@ -370,14 +463,14 @@ static void fail_request(struct uvh_conn *c, enum uvh_status st, const char *why
     c->close_reason = why;
     uvh_clog(UVH_LOG_WARN, c->id, "Rejected request from %s: %d %s (%s; request line \"%s\")",
              c->peer, st, uvh_status_reason(st), why, uvh_log_escape(line, sizeof(line), raw));
-    uvh_conn_respond_error(c, st);
+    respond_error(c, st);
 }
 
 /* RFC 9112 section 3.2: the authority of an absolute-form target wins over Host. */
 static enum uvh_status check_host(struct uvh_conn *c)
 {
-    struct uvh_exchange *x = c->x;
-    struct uvh_request *req = &x->req;
+    struct exchange *x = c->x;
+    struct uvh_request *req = &x->pub.req;
     struct uvh_slice auth = req->authority.ptr ? req->authority : req->hdr[UVH_HDR_HOST];
     struct uvh_slice name;
     unsigned port;
@@ -396,9 +489,9 @@ static enum uvh_status check_host(struct uvh_conn *c)
         why = "missing";
     } else if (uvh_host_parse(auth, &name, &port) != 0) {
         why = "invalid syntax";
-    } else if (uvh_host_match(&c->server->hosts, name, port)) {
+    } else if (uvh_host_match(c->env->hosts, name, port)) {
         why = NULL;
-    } else if (c->server->wildcard && port == c->server->port && c->io.handle.type == UV_TCP) {
+    } else if (c->env->wildcard && port == c->env->port && c->io.handle.type == UV_TCP) {
         /* Bound to every address: the address this connection came in on names us too. */
         struct sockaddr_storage ss;
         int len = sizeof(ss);
@@ -437,8 +530,8 @@ static enum uvh_status check_host(struct uvh_conn *c)
 
 static void dispatch(struct uvh_conn *c)
 {
-    struct uvh_exchange *x = c->x;
-    struct uvh_request *req = &x->req;
+    struct exchange *x = c->x;
+    struct uvh_request *req = &x->pub.req;
     enum uvh_status st = x->head_status;
 
     begin_response(c);
@@ -450,13 +543,13 @@ static void dispatch(struct uvh_conn *c)
     }
     if (st == UVH_STATUS_OK) {
         x->handled = true; /* a handler answers; x may be gone once it returns NONE */
-        st = uvh_router_dispatch(c);
+        st = uvh_router_dispatch(&x->pub);
         if (st == UVH_STATUS_NONE)
             return;
         x->handled = false;
     }
     if (st != UVH_STATUS_NONE)
-        uvh_conn_respond_error(c, st);
+        respond_error(c, st);
 }
 
 /* The head is complete and the parser paused before the body. Host comes before anything else
@@ -466,7 +559,7 @@ static void dispatch(struct uvh_conn *c)
  * be read. Returns false when answered here. */
 static bool on_head(struct uvh_conn *c)
 {
-    struct uvh_exchange *x = c->x;
+    struct exchange *x = c->x;
     llhttp_t *p = &c->parser;
     bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
     enum uvh_status st = check_host(c);
@@ -484,9 +577,9 @@ static bool on_head(struct uvh_conn *c)
     if (st == UVH_STATUS_OK && (llhttp_get_http_major(p) != 1 || llhttp_get_http_minor(p) > 1))
         st = UVH_STATUS_HTTP_VERSION_NOT_SUPPORTED;
     if (st == UVH_STATUS_OK)
-        st = uvh_router_head(c);
+        st = uvh_router_head(&x->pub);
     /* A body nobody takes is dropped, up to a cap; past it 413 wins over a 405. */
-    if ((st == UVH_STATUS_OK || st == UVH_STATUS_METHOD_NOT_ALLOWED) && !x->req.sink &&
+    if ((st == UVH_STATUS_OK || st == UVH_STATUS_METHOD_NOT_ALLOWED) && !x->pub.req.sink &&
         (p->flags & F_CONTENT_LENGTH) && p->content_length > UVH_REQUEST_BODY_MAX)
         st = UVH_STATUS_CONTENT_TOO_LARGE;
     x->head_status = st;
@@ -494,7 +587,7 @@ static bool on_head(struct uvh_conn *c)
      * one the client has not sent yet (Expect: 100-continue), or that is chunked or too large
      * to drop, is not waited for: answer now and close. */
     bool droppable = st != UVH_STATUS_CONTENT_TOO_LARGE && !(p->flags & F_CHUNKED) &&
-                     p->content_length <= UVH_REQUEST_BODY_MAX && !x->req.hdr[UVH_HDR_EXPECT].ptr;
+                     p->content_length <= UVH_REQUEST_BODY_MAX && !x->pub.req.hdr[UVH_HDR_EXPECT].ptr;
     if (st == UVH_STATUS_OK || !has_body || droppable)
         return true;
     fail_request(c, st, "refused before its body");
@@ -516,7 +609,7 @@ static void linger(struct uvh_conn *c)
 {
     release_exchange(c);
     c->shutdown_req.data = c;
-    c->since_ms = uv_now(&c->server->loop);
+    c->linger_since_ms = uv_now(c->env->env.loop);
     set_state(c, UVH_CONN_LINGER);
     if (uv_shutdown(&c->shutdown_req, &c->io.stream, on_linger_shutdown) != 0) {
         uvh_conn_close(c, c->close_reason);
@@ -550,9 +643,9 @@ void uvh_conn_reject(struct uvh_conn *c, enum uvh_status st)
 
     /* A refusal holds no exchange: its few hundred bytes go straight into the socket's empty
      * send buffer, then the connection lingers like any other that closes with unread input. */
-    c->close_reason = c->server->stopping ? "server shutting down" : "server full";
+    c->close_reason = c->env->stopping ? "server shutting down" : "server full";
     uvh_response_reset(&res);
-    uvh_response_add(&res, "Retry-After", "%u", c->server->cfg->retry_after_s);
+    uvh_response_add(&res, "Retry-After", "%u", c->env->env.cfg->retry_after_s);
     uvh_response_set_error(&res, st);
     int rc = uvh_response_format_head(&res);
     uv_buf_t b[2] = {uv_buf_init(res.head, (unsigned)res.head_len),
@@ -575,7 +668,7 @@ void uvh_conn_reject(struct uvh_conn *c, enum uvh_status st)
  * ignore before a request line, or nothing at all. */
 static bool between_messages(const struct uvh_conn *c)
 {
-    return c->state == UVH_CONN_READ_HEAD && c->x && !c->x->req.started && c->x->in_len == 0;
+    return c->state == UVH_CONN_READ_HEAD && c->x && !c->x->pub.req.started && c->x->in_len == 0;
 }
 
 /* Keep-alive: waits for the next request holding no exchange. */
@@ -586,9 +679,9 @@ static void go_idle(struct uvh_conn *c)
     start_reading(c);
 }
 
-void uvh_conn_response_done(struct uvh_conn *c)
+static void response_done(struct uvh_conn *c)
 {
-    struct uvh_exchange *x = c->x;
+    struct exchange *x = c->x;
 
     c->refs--;
     c->requests++;
@@ -598,9 +691,9 @@ void uvh_conn_response_done(struct uvh_conn *c)
         return;
     }
     /* A response that went out as keep-alive before a stop began still ends the connection. */
-    if (c->close_after || c->server->stopping || c->linger) {
-        if (!c->close_reason || c->server->stopping)
-            c->close_reason = c->server->stopping ? "server shutting down" : "Connection: close";
+    if (c->close_after || c->env->stopping || c->linger) {
+        if (!c->close_reason || c->env->stopping)
+            c->close_reason = c->env->stopping ? "server shutting down" : "Connection: close";
         if (c->linger || input_pending(c))
             linger(c);
         else
@@ -628,26 +721,26 @@ void uvh_conn_response_done(struct uvh_conn *c)
 
 static void parse(struct uvh_conn *c)
 {
-    struct uvh_exchange *x = c->x;
+    struct exchange *x = c->x;
 
-    c->parser.data = &x->req;
+    c->parser.data = &x->pub.req;
     for (;;) {
         const char *data = x->in + x->in_parsed;
         size_t len = x->in_len - x->in_parsed;
         llhttp_errno_t err = llhttp_execute(&c->parser, data, len);
         if (err == HPE_OK) {
             x->in_parsed = x->in_len;
-            if (x->req.headers_done) {
+            if (x->pub.req.headers_done) {
                 /* on_body has taken these bytes: the space after the head takes more body. */
                 x->in_len = x->in_parsed = x->body_start;
                 if (c->state != UVH_CONN_READ_BODY)
                     set_state(c, UVH_CONN_READ_BODY);
-                if (x->upload && uvh_upload_body_pause(c))
+                if (uvh_router_body_pause(&x->pub))
                     stop_reading(c); /* the upload resumes us once its buffer is on disk */
-            } else if (!x->req.started) {
+            } else if (!x->pub.req.started) {
                 x->in_len = x->in_parsed = 0; /* empty lines before a request line */
             } else if (x->in_len == sizeof(x->in)) {
-                bool in_line = !x->req.version.ptr;
+                bool in_line = !x->pub.req.version.ptr;
                 fail_request(c,
                              in_line ? UVH_STATUS_URI_TOO_LONG : UVH_STATUS_HEADER_FIELDS_TOO_LARGE,
                              in_line ? "request line too long" : "request head too large");
@@ -658,7 +751,7 @@ static void parse(struct uvh_conn *c)
             break;
         x->in_parsed = (size_t)(llhttp_get_error_pos(&c->parser) - x->in);
         llhttp_resume(&c->parser);
-        if (x->req.complete) { /* on_message_complete: one whole request */
+        if (x->pub.req.complete) { /* on_message_complete: one whole request */
             dispatch(c);
             return;
         }
@@ -669,11 +762,11 @@ static void parse(struct uvh_conn *c)
              llhttp_errno_name(llhttp_get_errno(&c->parser)), llhttp_get_error_reason(&c->parser));
     /* Messages always start at the front of the buffer (pipelined leftovers are moved there). */
     /* A limit a callback enforced names itself; anything else is a framing or syntax error. */
-    fail_request(c, uvh_request_error_status(&c->parser, &x->req, x->in, x->in_len),
-                 x->req.error ? llhttp_get_error_reason(&c->parser) : "malformed request");
+    fail_request(c, uvh_request_error_status(&c->parser, &x->pub.req, x->in, x->in_len),
+                 x->pub.req.error ? llhttp_get_error_reason(&c->parser) : "malformed request");
 }
 
-void uvh_conn_resume_body(struct uvh_conn *c)
+static void resume_body(struct uvh_conn *c)
 {
     if (c->state == UVH_CONN_READ_BODY) {
         set_state(c, UVH_CONN_READ_BODY);
@@ -688,7 +781,7 @@ static void on_continue_written(uv_write_t *w, int status)
         uvh_conn_close(c, "client went away before its body");
 }
 
-void uvh_conn_send_continue(struct uvh_conn *c)
+static void send_continue(struct uvh_conn *c)
 {
     static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
     uv_buf_t b = uv_buf_init((char *)line, sizeof(line) - 1);
@@ -721,7 +814,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     (void)buf;
 
     if (c->state == UVH_CONN_LINGER) {
-        uint64_t spent = uv_now(&c->server->loop) - c->since_ms;
+        uint64_t spent = uv_now(c->env->env.loop) - c->linger_since_ms;
         if (nread < 0 || spent >= LINGER_MS)
             uvh_conn_close(c, c->close_reason);
         else if (nread > 0) /* the bytes went to discard_buf: wait for more, within LINGER_MS */
@@ -793,9 +886,9 @@ static void on_timeout(uv_timer_t *t)
         uvh_conn_close(c, "write timeout");
         break;
     case UVH_CONN_QUEUED:
-        uvh_server_unqueue(c->server, c);
+        c->env->unqueue(c->env, &c->link);
         uvh_clog(UVH_LOG_WARN, c->id, "Queued connection from %s waited %u s for a slot: 503",
-                 c->peer, c->server->cfg->request_timeout_s);
+                 c->peer, c->env->env.cfg->request_timeout_s);
         uvh_conn_reject(c, UVH_STATUS_SERVICE_UNAVAILABLE);
         break;
     case UVH_CONN_LINGER:
@@ -804,10 +897,183 @@ static void on_timeout(uv_timer_t *t)
     case UVH_CONN_HANDLE:
         /* The handler still owns the exchange: it sees the close when its job returns. */
         uvh_clog(UVH_LOG_ERROR, c->id, "Request from %s not answered in %u s: closing", c->peer,
-                 c->server->cfg->request_timeout_s * UVH_CONN_HANDLE_FACTOR);
+                 c->env->env.cfg->request_timeout_s * UVH_CONN_HANDLE_FACTOR);
         uvh_conn_close(c, "handler timeout");
         break;
     case UVH_CONN_CLOSING:
         break;
     }
+}
+
+/* ---- the exchange API: what handlers call ---- */
+
+void uvh_exchange_respond(struct uvh_exchange *x)
+{
+    respond(conn_of(x));
+}
+
+void uvh_exchange_respond_error(struct uvh_exchange *x, enum uvh_status st)
+{
+    respond_error(conn_of(x), st);
+}
+
+void uvh_exchange_write_head(struct uvh_exchange *x, const char *body, size_t len,
+                             uvh_exchange_write_cb cb)
+{
+    write_head(conn_of(x), body, len, cb);
+}
+
+void uvh_exchange_write_body(struct uvh_exchange *x, const char *body, size_t len,
+                             uvh_exchange_write_cb cb)
+{
+    write_body(conn_of(x), body, len, cb);
+}
+
+void uvh_exchange_finish(struct uvh_exchange *x)
+{
+    response_done(conn_of(x));
+}
+
+bool uvh_exchange_gone(const struct uvh_exchange *x)
+{
+    return closing(container_of(x, const struct exchange, pub)->conn);
+}
+
+void uvh_exchange_abort(struct uvh_exchange *x, const char *reason)
+{
+    uvh_conn_close(conn_of(x), reason);
+}
+
+void uvh_exchange_send_continue(struct uvh_exchange *x)
+{
+    send_continue(conn_of(x));
+}
+
+void uvh_exchange_resume_body(struct uvh_exchange *x)
+{
+    resume_body(conn_of(x));
+}
+
+/* ---- birth: a connection from the listener or an adopted pipe ---- */
+
+static void format_peer(const struct sockaddr_storage *ss, char *out, size_t cap)
+{
+    char ip[64] = "?";
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        uv_ip6_name(a, ip, sizeof(ip));
+        snprintf(out, cap, "[%s]:%d", ip, ntohs(a->sin6_port));
+        return;
+    }
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    uv_ip4_name(a, ip, sizeof(ip));
+    snprintf(out, cap, "%s:%d", ip, ntohs(a->sin_port));
+}
+
+static void on_unborn_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* The stream is open: the timer, the parser and the bookkeeping follow. */
+static int conn_born(struct uvh_conn *c, struct uvh_conn **out)
+{
+    int rc = uv_timer_init(c->env->env.loop, &c->timer);
+    if (rc != 0) {
+        uvh_log_uv(UVH_LOG_ERROR, rc, "cannot serve %s", c->peer);
+        uv_close(&c->io.handle, on_unborn_closed);
+        return rc;
+    }
+    c->refs = 2; /* stream and timer */
+    c->id = ++c->env->next_id;
+    c->timer.data = c;
+    c->link.conn = c;
+    llhttp_init(&c->parser, HTTP_REQUEST, &uvh_request_settings);
+    uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s", c->peer);
+    *out = c;
+    return 0;
+}
+
+int uvh_conn_accept(struct uvh_conn_env *e, uv_stream_t *listener, struct uvh_conn **out)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    struct uvh_conn *c = calloc(1, sizeof(*c));
+
+    if (!c) {
+        uvh_log(UVH_LOG_ERROR, "out of memory accepting a connection");
+        return UV_ENOMEM;
+    }
+    c->env = e;
+    int rc = uv_tcp_init(e->env.loop, &c->io.tcp);
+    if (rc < 0) {
+        uvh_log_uv(UVH_LOG_ERROR, rc, "accept failed");
+        free(c);
+        return rc;
+    }
+    c->io.handle.data = c;
+    rc = uv_accept(listener, &c->io.stream);
+    if (rc < 0) {
+        uvh_log_uv(UVH_LOG_ERROR, rc, "accept failed");
+        uv_close(&c->io.handle, on_unborn_closed);
+        return rc;
+    }
+    uv_tcp_nodelay(&c->io.tcp, 1);
+    if (uv_tcp_getpeername(&c->io.tcp, (struct sockaddr *)&ss, &len) == 0)
+        format_peer(&ss, c->peer, sizeof(c->peer));
+    else
+        strcpy(c->peer, "unknown");
+    return conn_born(c, out);
+}
+
+int uvh_conn_open_pipe(struct uvh_conn_env *e, uv_file fd, struct uvh_conn **out)
+{
+    struct uvh_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return UV_ENOMEM;
+    c->env = e;
+    int rc = uv_pipe_init(e->env.loop, &c->io.pipe, 0);
+    if (rc < 0) {
+        free(c);
+        return rc;
+    }
+    c->io.handle.data = c;
+    rc = uv_pipe_open(&c->io.pipe, fd);
+    if (rc < 0) {
+        uv_close(&c->io.handle, on_unborn_closed);
+        return rc;
+    }
+    strcpy(c->peer, "pipe");
+    return conn_born(c, out);
+}
+
+struct uvh_conn_link *uvh_conn_link(struct uvh_conn *c)
+{
+    return &c->link;
+}
+
+uint64_t uvh_conn_id(const struct uvh_conn *c)
+{
+    return c->id;
+}
+
+const char *uvh_conn_peer(const struct uvh_conn *c)
+{
+    return c->peer;
+}
+
+enum uvh_conn_state uvh_conn_state(const struct uvh_conn *c)
+{
+    return c->state;
+}
+
+bool uvh_conn_has_exchange(const struct uvh_conn *c)
+{
+    return c->x != NULL;
+}
+
+void uvh_conn_stop(struct uvh_conn *c)
+{
+    if (c->state == UVH_CONN_IDLE || c->state == UVH_CONN_READ_HEAD)
+        uvh_conn_close(c, "server shutting down");
 }

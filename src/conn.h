@@ -1,84 +1,76 @@
-/* conn.h - struct uvh_conn: one client connection and its HTTP/1.1 lifecycle. */
+/* conn.h - one client connection and its HTTP/1.1 lifecycle, from allocation to free. The
+ * struct is conn.c's own; the server sees a connection through these calls and its link. */
 #ifndef UVH_CONN_H
 #define UVH_CONN_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <llhttp.h>
 #include <uv.h>
 
-#include "request.h"
-#include "response.h"
-#include "static_handler.h"
-
-struct uvh_server;
+#include "exchange.h"
+#include "host.h"
 
 enum uvh_conn_state {
     UVH_CONN_READ_HEAD, /* reading a request line and headers: request timeout */
     UVH_CONN_READ_BODY, /* reading a body: request timeout per pause */
-    UVH_CONN_HANDLE,    /* a handler is working (uv_fs on the threadpool) */
+    UVH_CONN_HANDLE,    /* a handler is working (threadpool): 3 request timeouts */
     UVH_CONN_WRITE,     /* a response write is in flight: request timeout per pause */
     UVH_CONN_IDLE,      /* keep-alive, waiting for the next request: keep-alive timeout */
     UVH_CONN_CLOSING,   /* handles are closing; freed when the last one is closed */
     UVH_CONN_QUEUED,    /* accepted past --max-connections, not read from: request timeout */
-    UVH_CONN_LINGER,    /* answered an unread request: FIN sent, input drained, then closed */
+    UVH_CONN_LINGER,    /* answered with input unread: FIN sent, input drained, then closed */
 };
 
-/* Everything one request needs, taken from a free list when bytes arrive and given back when
- * the connection goes idle with nothing buffered, so an idle connection owns none of it. */
-struct uvh_exchange {
-    struct uvh_exchange *next_free;
-    struct uvh_request req;
-    struct uvh_response res;
-    uv_fs_t fs;                  /* the one file-system request in flight */
-    uv_write_t wreq;             /* the one write in flight */
-    uv_write_t wreq_continue;    /* "100 Continue", queued ahead of the response */
-    enum uvh_status head_status; /* the head's verdict (Host, version, route): OK or an error */
-    bool handled;                /* a handler took the whole request and answers it itself */
-    size_t body_start;           /* offset in in[] where the body begins */
-    struct uvh_upload *upload;   /* POST /upload in progress, else NULL */
-    uv_buf_t wbufs[2];           /* what that write carries (head, body chunk) */
-    uint64_t start_ns;           /* when the request's first byte was parsed */
-    const char *host_verdict;    /* for the access log: static string */
-    struct uvh_static_file file;
-    size_t in_len;    /* bytes received into in[] */
-    size_t in_parsed; /* bytes of in[] the parser has consumed */
-    char in[UVH_REQUEST_LINE_MAX + UVH_REQUEST_HEADERS_MAX + 1024];
-};
+struct uvh_conn;
+struct uvh_conn_env;
 
-/* Called when a handler's write completes; status is 0 or a negative libuv error. */
-typedef void (*uvh_conn_write_cb)(struct uvh_conn *c, int status);
-
-struct uvh_conn {
-    /* The client stream: TCP from the listener, or a pipe (tests and the fuzzer). */
-    union {
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-        uv_stream_t stream;
-        uv_handle_t handle;
-    } io;
-    uv_timer_t timer;
-    llhttp_t parser;
-    struct uvh_server *server;
-    struct uvh_exchange *x; /* non-NULL while a request is in progress or bytes are buffered */
-    struct uvh_conn *prev, *next; /* the server's list of live connections */
-    struct uvh_conn *qnext;       /* the server's queue, while queued */
-    uint64_t since_ms;            /* loop time it was queued, or began to linger */
+/* The server's bookkeeping of one connection, embedded in it: conn.c only sets `conn`. */
+struct uvh_conn_link {
+    struct uvh_conn *conn;
+    struct uvh_conn_link *prev, *next; /* the server's live connections */
+    struct uvh_conn_link *qnext;       /* the server's queue, while queued */
+    uint64_t since_ms;                 /* loop time it was queued */
     bool queued;
     bool has_slot; /* counted in the server's served connections */
-    uvh_conn_write_cb write_cb;
-    uint64_t id;
-    const char *close_reason; /* static string, logged when the connection ends */
-    unsigned requests;        /* requests answered so far */
-    unsigned refs;            /* open handles + a running handler; freed at zero */
-    enum uvh_conn_state state;
-    bool reading;
-    bool close_after; /* close once the current response is written */
-    bool linger;      /* input may be left unread: drain it before closing (no RST) */
-    uv_shutdown_t shutdown_req;
-    char peer[56]; /* "IP:PORT" of the client */
 };
+
+/* What the connections of one server share with it. The server fills it before the first
+ * connection and owns it; conn.c reads it, and keeps the free exchanges and the next id. */
+struct uvh_conn_env {
+    struct uvh_env env; /* what handlers see */
+    const struct uvh_host_list *hosts;
+    bool wildcard; /* bound to 0.0.0.0 or ::: also accept the local address as Host */
+    unsigned port; /* the bound port */
+    bool stopping; /* a graceful stop began: no more keep-alive */
+    /* A queued connection waited too long and leaves the queue (it is then told 503). */
+    void (*unqueue)(struct uvh_conn_env *e, struct uvh_conn_link *l);
+    /* A connection's handles have all closed: called just before it is freed. */
+    void (*closed)(struct uvh_conn_env *e, struct uvh_conn_link *l);
+    void *free_exchanges; /* conn.c's: exchanges between requests */
+    size_t n_free_exchanges;
+    uint64_t next_id;
+};
+
+/* Accepts a client from the listener. Returns 0 and the new connection, not yet started, or a
+ * negative libuv error (logged). */
+int uvh_conn_accept(struct uvh_conn_env *e, uv_stream_t *listener, struct uvh_conn **out);
+
+/* Adopts an already connected pipe or socketpair end (tests and the fuzzer); as accept. */
+int uvh_conn_open_pipe(struct uvh_conn_env *e, uv_file fd, struct uvh_conn **out);
+
+/* The server's link of a connection. */
+struct uvh_conn_link *uvh_conn_link(struct uvh_conn *c);
+
+/* For the server's log lines: the connection's number and "IP:PORT". */
+uint64_t uvh_conn_id(const struct uvh_conn *c);
+const char *uvh_conn_peer(const struct uvh_conn *c);
+
+/* Where the connection is in its life (tests and the server's stop). */
+enum uvh_conn_state uvh_conn_state(const struct uvh_conn *c);
+
+/* True while the connection holds an exchange (a request in progress or bytes buffered). */
+bool uvh_conn_has_exchange(const struct uvh_conn *c);
 
 /* Serves a client: starts reading and the request timer. */
 void uvh_conn_start(struct uvh_conn *c);
@@ -93,29 +85,11 @@ void uvh_conn_reject(struct uvh_conn *c, enum uvh_status st);
  * is running. */
 void uvh_conn_close(struct uvh_conn *c, const char *reason);
 
-/* True once the connection is closing: a handler callback should release what it holds and
- * call uvh_conn_response_done. */
-bool uvh_conn_closing(const struct uvh_conn *c);
+/* At a graceful stop: closes the connection now when no request is being answered on it;
+ * a busy one closes after its response (the env says stopping). */
+void uvh_conn_stop(struct uvh_conn *c);
 
-/* Sends c->x->res as prepared (head plus its small body, if any) and finishes the request. */
-void uvh_conn_respond(struct uvh_conn *c);
-
-/* Answers with an error page for st (extra headers already added are kept). */
-void uvh_conn_respond_error(struct uvh_conn *c, enum uvh_status st);
-
-/* Writes the head of c->x->res followed by `body` (may be NULL); cb runs when it completes. */
-void uvh_conn_write_head(struct uvh_conn *c, const char *body, size_t len, uvh_conn_write_cb cb);
-
-/* Writes more body bytes; one write in flight at a time. */
-void uvh_conn_write_body(struct uvh_conn *c, const char *body, size_t len, uvh_conn_write_cb cb);
-
-/* Sends "100 Continue" (RFC 9110 section 10.1.1) while the body is being read. */
-void uvh_conn_send_continue(struct uvh_conn *c);
-
-/* A body consumer that paused reading (its buffer was full) wants more bytes. */
-void uvh_conn_resume_body(struct uvh_conn *c);
-
-/* The handler is done with the request (sent everything, or gave up after an error). */
-void uvh_conn_response_done(struct uvh_conn *c);
+/* Frees the env's free exchanges (once no connection is left). */
+void uvh_conn_env_deinit(struct uvh_conn_env *e);
 
 #endif

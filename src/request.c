@@ -59,6 +59,31 @@ static int on_method(llhttp_t *p, const char *at, size_t len)
     return grow(p, r, &r->method, at, len);
 }
 
+/* Known as soon as the method token ends, so even a request refused mid-head (a HEAD answered
+ * 431) is answered as its method requires. */
+static int on_method_complete(llhttp_t *p)
+{
+    struct uvh_request *r = p->data;
+    switch (llhttp_get_method(p)) {
+    case HTTP_GET:
+        r->method_id = UVH_METHOD_GET;
+        break;
+    case HTTP_HEAD:
+        r->method_id = UVH_METHOD_HEAD;
+        break;
+    case HTTP_POST:
+        r->method_id = UVH_METHOD_POST;
+        break;
+    case HTTP_OPTIONS:
+        r->method_id = UVH_METHOD_OPTIONS;
+        break;
+    default:
+        r->method_id = UVH_METHOD_OTHER;
+        break;
+    }
+    return 0;
+}
+
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
     struct uvh_request *r = p->data;
@@ -177,6 +202,10 @@ static int on_headers_complete(llhttp_t *p)
     if (p->http_major == 1 && p->http_minor == 0 &&
         uvh_slice_eq_nocase(r->hdr[UVH_HDR_EXPECT], UVH_SLICE_LIT("100-continue")))
         r->hdr[UVH_HDR_EXPECT] = (struct uvh_slice){NULL, 0};
+    r->http_minor = llhttp_get_http_minor(p);
+    r->has_length = (p->flags & F_CONTENT_LENGTH) != 0;
+    r->chunked = (p->flags & F_CHUNKED) != 0;
+    r->content_length = r->has_length ? p->content_length : 0;
     r->headers_done = true;
     /* Pause so the connection can look at the head (Host, route, Expect, body limits) before a
      * single body byte is read. */
@@ -206,6 +235,7 @@ static int on_message_complete(llhttp_t *p)
 const llhttp_settings_t uvh_request_settings = {
     .on_message_begin = on_message_begin,
     .on_method = on_method,
+    .on_method_complete = on_method_complete,
     .on_url = on_url,
     .on_version = on_version,
     .on_header_field = on_header_field,

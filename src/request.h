@@ -17,6 +17,15 @@
     (1024 * 1024) /* bodies no handler consumes are discarded up to this                           \
                    */
 
+/* The methods the routes tell apart; anything else is UVH_METHOD_OTHER. */
+enum uvh_method {
+    UVH_METHOD_OTHER,
+    UVH_METHOD_GET,
+    UVH_METHOD_HEAD,
+    UVH_METHOD_POST,
+    UVH_METHOD_OPTIONS,
+};
+
 /* The headers the server acts on; every other field is only counted. */
 enum uvh_hdr {
     UVH_HDR_HOST,
@@ -50,6 +59,12 @@ struct uvh_request {
     int (*sink)(void *ctx, const char *at, size_t len);
     void *sink_ctx;
     enum uvh_status error; /* why a callback stopped the parser (414, 431, 413) */
+    /* Copied from the parser at the end of the head, so only conn.c and request.c touch it. */
+    enum uvh_method method_id;
+    uint8_t http_minor;     /* HTTP/1.x */
+    bool has_length;        /* Content-Length was given */
+    bool chunked;           /* Transfer-Encoding: chunked */
+    uint64_t content_length; /* when has_length */
     uint16_t n_fields;
     uint8_t n_host;
     bool started;      /* on_message_begin ran: empty lines before a request line do not */

@@ -1,30 +1,42 @@
-/* router.c - owns the route table. It picks a handler by path and method and answers OPTIONS
- * and 405 itself; it never reads files or the socket. */
+/* router.c - owns the route table: the only file that names the handlers. It picks a route by
+ * path and method, answers OPTIONS and 405 itself, and forwards the connection's calls to the
+ * route's handler operations (nginx's module table in miniature). No file or socket I/O. */
 #include "router.h"
 
-#include "conn.h"
+#include <string.h>
+
 #include "static_handler.h"
 #include "upload_handler.h"
 
-struct route {
+struct uvh_route {
     struct uvh_slice path; /* exact path, or a prefix when `prefix` */
     bool prefix;
-    const char *allow;        /* the Allow header value */
-    uvh_handler_fn get;       /* GET and HEAD */
-    uvh_handler_fn post_head; /* POST, at the end of the head: takes or refuses the body */
-    uvh_handler_fn post;      /* POST, once the whole body is in */
+    const char *allow; /* the Allow header value */
+    const struct uvh_handler *ops;
+};
+
+static const struct uvh_handler upload_ops = {
+    .head = uvh_upload_begin,
+    .post = uvh_upload_finish,
+    .body_pause = uvh_upload_body_pause,
+    .release = uvh_upload_release,
+};
+
+static const struct uvh_handler static_ops = {
+    .get = uvh_static_handle,
+    .release = uvh_static_release,
 };
 
 /* First match wins; "/" is the static-file catch-all. */
-static const struct route routes[] = {
-    {UVH_SLICE_INIT("/upload"), false, "POST, OPTIONS", NULL, uvh_upload_begin, uvh_upload_finish},
-    {UVH_SLICE_INIT("/"), true, "GET, HEAD, OPTIONS", uvh_static_handle, NULL, NULL},
+static const struct uvh_route routes[] = {
+    {UVH_SLICE_INIT("/upload"), false, "POST, OPTIONS", &upload_ops},
+    {UVH_SLICE_INIT("/"), true, "GET, HEAD, OPTIONS", &static_ops},
 };
 
-static const struct route *find_route(struct uvh_slice path)
+static const struct uvh_route *find_route(struct uvh_slice path)
 {
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const struct route *r = &routes[i];
+        const struct uvh_route *r = &routes[i];
         if (r->prefix ? (path.len >= r->path.len && memcmp(path.ptr, r->path.ptr, r->path.len) == 0)
                       : uvh_slice_eq(path, r->path))
             return r;
@@ -32,75 +44,89 @@ static const struct route *find_route(struct uvh_slice path)
     return NULL;
 }
 
-static bool method_allowed(const struct route *r, uint8_t method)
+static bool method_allowed(const struct uvh_route *r, enum uvh_method method)
 {
     switch (method) {
-    case HTTP_GET:
-    case HTTP_HEAD:
-        return r->get != NULL;
-    case HTTP_POST:
-        return r->post != NULL;
-    case HTTP_OPTIONS:
+    case UVH_METHOD_GET:
+    case UVH_METHOD_HEAD:
+        return r->ops->get != NULL;
+    case UVH_METHOD_POST:
+        return r->ops->post != NULL;
+    case UVH_METHOD_OPTIONS:
         return true;
-    default:
-        return false;
+    case UVH_METHOD_OTHER:
+        break;
     }
+    return false;
 }
 
-enum uvh_status uvh_router_head(struct uvh_conn *c)
+enum uvh_status uvh_router_head(struct uvh_exchange *x)
 {
-    const struct route *r = find_route(c->x->req.path);
-    uint8_t method = llhttp_get_method(&c->parser);
+    const struct uvh_route *r = find_route(x->req.path);
+    enum uvh_method method = x->req.method_id;
 
     if (!r)
         return UVH_STATUS_OK;
     /* Known before the body: refuse now, so an Expect: 100-continue client never sends it. */
     if (!method_allowed(r, method)) {
-        uvh_response_add(&c->x->res, "Allow", "%s", r->allow);
+        uvh_response_add(&x->res, "Allow", "%s", r->allow);
         return UVH_STATUS_METHOD_NOT_ALLOWED;
     }
-    if (method == HTTP_POST && r->post_head)
-        return r->post_head(c);
+    x->route = r;
+    if (method == UVH_METHOD_POST && r->ops->head)
+        return r->ops->head(x);
     return UVH_STATUS_OK;
 }
 
-enum uvh_status uvh_router_dispatch(struct uvh_conn *c)
+static enum uvh_status answer_options(struct uvh_exchange *x, const char *allow, const char *what)
 {
-    struct uvh_request *req = &c->x->req;
-    struct uvh_response *res = &c->x->res;
-    uint8_t method = llhttp_get_method(&c->parser);
+    uvh_response_add(&x->res, "Allow", "%s", allow);
+    x->res.status = UVH_STATUS_NO_CONTENT;
+    x->res.served = what;
+    uvh_exchange_respond(x);
+    return UVH_STATUS_NONE;
+}
 
-    if (method == HTTP_OPTIONS && uvh_slice_eq(req->target, UVH_SLICE_LIT("*"))) {
-        uvh_response_add(res, "Allow", "GET, HEAD, OPTIONS");
-        res->status = UVH_STATUS_NO_CONTENT;
-        res->served = "OPTIONS *";
-        uvh_conn_respond(c);
-        return UVH_STATUS_NONE;
-    }
+enum uvh_status uvh_router_dispatch(struct uvh_exchange *x)
+{
+    struct uvh_request *req = &x->req;
+    enum uvh_method method = req->method_id;
+
+    if (method == UVH_METHOD_OPTIONS && uvh_slice_eq(req->target, UVH_SLICE_LIT("*")))
+        return answer_options(x, "GET, HEAD, OPTIONS", "OPTIONS *");
     if (req->path.len == 0 || req->path.ptr[0] != '/')
         return UVH_STATUS_BAD_REQUEST;
-    const struct route *r = find_route(req->path);
+    const struct uvh_route *r = find_route(req->path);
     if (!r)
         return UVH_STATUS_NOT_FOUND;
+    x->route = r;
     switch (method) {
-    case HTTP_GET:
-    case HTTP_HEAD:
-        if (r->get)
-            return r->get(c);
+    case UVH_METHOD_GET:
+    case UVH_METHOD_HEAD:
+        if (r->ops->get)
+            return r->ops->get(x);
         break;
-    case HTTP_POST:
-        if (r->post)
-            return r->post(c);
+    case UVH_METHOD_POST:
+        if (r->ops->post)
+            return r->ops->post(x);
         break;
-    case HTTP_OPTIONS:
-        uvh_response_add(res, "Allow", "%s", r->allow);
-        res->status = UVH_STATUS_NO_CONTENT;
-        res->served = "OPTIONS";
-        uvh_conn_respond(c);
-        return UVH_STATUS_NONE;
-    default:
+    case UVH_METHOD_OPTIONS:
+        return answer_options(x, r->allow, "OPTIONS");
+    case UVH_METHOD_OTHER:
         break;
     }
-    uvh_response_add(res, "Allow", "%s", r->allow);
+    uvh_response_add(&x->res, "Allow", "%s", r->allow);
     return UVH_STATUS_METHOD_NOT_ALLOWED;
+}
+
+bool uvh_router_body_pause(struct uvh_exchange *x)
+{
+    return x->route && x->route->ops->body_pause && x->route->ops->body_pause(x);
+}
+
+void uvh_router_release(struct uvh_exchange *x)
+{
+    if (x->route && x->route->ops->release)
+        x->route->ops->release(x);
+    x->route = NULL;
 }

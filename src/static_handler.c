@@ -1,6 +1,6 @@
 /* static_handler.c - owns GET/HEAD of files: path -> open -> fstat -> validators, ranges ->
- * head -> body. Every file-system call is a uv_fs request on the threadpool; one read or one
- * write is in flight at a time, and the descriptor is closed before the request ends. */
+ * head -> body. Every file-system call runs in a threadpool job; one job or one write is in
+ * flight at a time, and the descriptor is closed before the request ends. */
 #include "static_handler.h"
 
 #include <stdlib.h>
@@ -8,34 +8,59 @@
 #include <sys/stat.h>
 
 #include "conditional.h"
-#include "conn.h"
 #include "date.h"
 #include "log.h"
 #include "mime.h"
 #include "path.h"
 #include "range.h"
 #include "request.h"
-#include "server.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-void uvh_static_init(struct uvh_static_file *f)
+#define FREE_FILES_MAX 64
+
+/* File states between requests, per loop thread. */
+static _Thread_local struct uvh_static_file *free_files;
+static _Thread_local unsigned n_free_files;
+
+static struct uvh_static_file *file_new(struct uvh_exchange *x)
 {
+    struct uvh_static_file *f = free_files;
+    if (f) {
+        free_files = f->next_free;
+        n_free_files--;
+    } else if (!(f = malloc(sizeof(*f)))) {
+        return NULL;
+    }
+    f->x = x;
+    f->env = x->env;
     f->fd = -1;
     f->offset = 0;
     f->remaining = 0;
     f->chunk = NULL;
+    f->chunk_len = 0;
     f->index_tried = 0;
     f->escaped = false;
     f->preloaded = false;
     f->result = 0;
     f->path_len = 0;
     f->after_close = UVH_STATUS_NONE;
+    return f;
 }
 
-static struct uvh_conn *conn_of(uv_fs_t *req)
+void uvh_static_release(struct uvh_exchange *x)
 {
-    return req->data;
+    struct uvh_static_file *f = x->h.file;
+    x->h.file = NULL;
+    if (!f)
+        return;
+    if (n_free_files >= FREE_FILES_MAX) {
+        free(f);
+        return;
+    }
+    f->next_free = free_files;
+    free_files = f;
+    n_free_files++;
 }
 
 /* errno -> status and log level in one place (nginx ngx_http_static_module). */
@@ -64,44 +89,44 @@ static enum uvh_status status_for_error(int err, enum uvh_log_level *level)
 
 /* Ends the request once no descriptor is open: st NONE means everything was sent, OK sends
  * the prepared response, anything else sends that error page. */
-static void finish(struct uvh_conn *c, enum uvh_status st)
+static void finish(struct uvh_exchange *x, enum uvh_status st)
 {
-    struct uvh_static_file *f = &c->x->file;
+    struct uvh_static_file *f = x->h.file;
     free(f->chunk);
     f->chunk = NULL;
-    if (st == UVH_STATUS_NONE || uvh_conn_closing(c))
-        uvh_conn_response_done(c);
+    if (st == UVH_STATUS_NONE || uvh_exchange_gone(x))
+        uvh_exchange_finish(x);
     else if (st == UVH_STATUS_OK)
-        uvh_conn_respond(c);
+        uvh_exchange_respond(x);
     else
-        uvh_conn_respond_error(c, st);
+        uvh_exchange_respond_error(x, st);
 }
 
-static void on_closed(uv_fs_t *req)
+static void close_work(struct uvh_job *j)
 {
-    struct uvh_conn *c = conn_of(req);
-    uvh_server_job_end(c->server);
-    struct uvh_static_file *f = &c->x->file;
-    enum uvh_status st = f->after_close;
-    uv_fs_req_cleanup(req);
+    struct uvh_static_file *f = container_of(j, struct uvh_static_file, job);
+    uv_fs_t req;
+    uv_fs_close(NULL, &req, f->fd, NULL);
+    uv_fs_req_cleanup(&req);
+}
+
+static void on_closed(struct uvh_job *j, int status)
+{
+    struct uvh_static_file *f = container_of(j, struct uvh_static_file, job);
+    (void)status;
     f->fd = -1;
-    finish(c, st);
+    finish(f->x, f->after_close);
 }
 
 /* Closes the descriptor (if open) on the threadpool, then finishes with st. */
-static void close_then(struct uvh_conn *c, enum uvh_status st)
+static void close_then(struct uvh_exchange *x, enum uvh_status st)
 {
-    struct uvh_exchange *x = c->x;
-    x->file.after_close = st;
-    x->fs.data = c;
-    if (x->file.fd >= 0) {
-        uvh_server_job_start(c->server);
-        if (uv_fs_close(&c->server->loop, &x->fs, x->file.fd, on_closed) == 0)
-            return;
-        uvh_server_job_end(c->server);
-    }
-    x->file.fd = -1;
-    finish(c, st);
+    struct uvh_static_file *f = x->h.file;
+    f->after_close = st;
+    if (f->fd >= 0 && uvh_exchange_submit(x, &f->job, close_work, on_closed) == 0)
+        return;
+    f->fd = -1; /* cannot queue the close: the descriptor leaks rather than block the loop */
+    finish(x, st);
 }
 
 static struct uvh_slice basename_of(const struct uvh_static_file *f)
@@ -112,90 +137,91 @@ static struct uvh_slice basename_of(const struct uvh_static_file *f)
     return (struct uvh_slice){f->path + i, f->path_len - i};
 }
 
-static void read_next(struct uvh_conn *c);
+static void read_next(struct uvh_exchange *x);
 
-static void on_chunk_written(struct uvh_conn *c, int status)
+static void on_chunk_written(struct uvh_exchange *x, int status)
 {
-    struct uvh_static_file *f = &c->x->file;
-    if (status < 0 || uvh_conn_closing(c) || f->remaining == 0)
-        close_then(c, UVH_STATUS_NONE);
+    struct uvh_static_file *f = x->h.file;
+    if (status < 0 || uvh_exchange_gone(x) || f->remaining == 0)
+        close_then(x, UVH_STATUS_NONE);
     else
-        read_next(c);
+        read_next(x);
 }
 
-static void on_read_done(uv_fs_t *req)
+/* Threadpool: one read into f->rbuf; the result is the byte count or a libuv error. */
+static void read_work(struct uvh_job *j)
 {
-    struct uvh_conn *c = conn_of(req);
-    uvh_server_job_end(c->server);
-    struct uvh_exchange *x = c->x;
-    struct uvh_static_file *f = &x->file;
-    ssize_t n = req->result;
+    struct uvh_static_file *f = container_of(j, struct uvh_static_file, job);
+    uv_fs_t req;
+    f->result = uv_fs_read(NULL, &req, f->fd, &f->rbuf, 1, (int64_t)f->offset, NULL);
+    uv_fs_req_cleanup(&req);
+}
+
+/* A read failed or came up short: nothing sent yet means 500, else the promised length cannot
+ * be met and the connection must end. */
+static void read_failed(struct uvh_exchange *x)
+{
+    if (x->res.head_len == 0) {
+        close_then(x, UVH_STATUS_INTERNAL_SERVER_ERROR);
+    } else {
+        uvh_exchange_abort(x, "file read error");
+        close_then(x, UVH_STATUS_NONE);
+    }
+}
+
+static void on_read_done(struct uvh_job *j, int status)
+{
+    struct uvh_static_file *f = container_of(j, struct uvh_static_file, job);
+    struct uvh_exchange *x = f->x;
+    ssize_t n = status < 0 ? status : f->result;
     bool head_sent = x->res.head_len > 0;
     char *buf = f->chunk ? f->chunk : f->small;
 
-    uv_fs_req_cleanup(req);
-    if (uvh_conn_closing(c)) {
-        close_then(c, UVH_STATUS_NONE);
+    if (uvh_exchange_gone(x)) {
+        close_then(x, UVH_STATUS_NONE);
         return;
     }
     if (n <= 0) {
-        /* The file shrank or failed under us: nothing sent yet means 500, else the promised
-         * length cannot be met and the connection must end. */
-        uvh_clog(UVH_LOG_ERROR, c->id, "read of %s failed at offset %llu: %s", f->path,
+        uvh_clog(UVH_LOG_ERROR, x->id, "read of %s failed at offset %llu: %s", f->path,
                  (unsigned long long)f->offset,
                  n < 0 ? uv_strerror((int)n) : "unexpected end of file");
-        if (!head_sent) {
-            close_then(c, UVH_STATUS_INTERNAL_SERVER_ERROR);
-        } else {
-            uvh_conn_close(c, "file read error");
-            close_then(c, UVH_STATUS_NONE);
-        }
+        read_failed(x);
         return;
     }
     f->offset += (uint64_t)n;
     f->remaining -= (uint64_t)n;
     f->chunk_len += (size_t)n;
     if (!f->chunk && f->remaining > 0) { /* a short read of a small body: read the rest */
-        read_next(c);
+        read_next(x);
         return;
     }
     size_t len = f->chunk_len;
     f->chunk_len = 0;
     if (!head_sent)
-        uvh_conn_write_head(c, buf, len, on_chunk_written);
+        uvh_exchange_write_head(x, buf, len, on_chunk_written);
     else
-        uvh_conn_write_body(c, buf, len, on_chunk_written);
+        uvh_exchange_write_body(x, buf, len, on_chunk_written);
 }
 
-static void read_next(struct uvh_conn *c)
+static void read_next(struct uvh_exchange *x)
 {
-    struct uvh_exchange *x = c->x;
-    struct uvh_static_file *f = &x->file;
+    struct uvh_static_file *f = x->h.file;
     char *base = f->chunk ? f->chunk : f->small;
     size_t cap = f->chunk ? UVH_FILE_CHUNK : sizeof(f->small);
     size_t want = f->remaining < cap - f->chunk_len ? (size_t)f->remaining : cap - f->chunk_len;
-    uv_buf_t b = uv_buf_init(base + f->chunk_len, (unsigned)want);
 
-    x->fs.data = c;
-    uvh_server_job_start(c->server);
-    int rc = uv_fs_read(&c->server->loop, &x->fs, f->fd, &b, 1, (int64_t)f->offset, on_read_done);
+    f->rbuf = uv_buf_init(base + f->chunk_len, (unsigned)want);
+    int rc = uvh_exchange_submit(x, &f->job, read_work, on_read_done);
     if (rc < 0) {
-        uvh_server_job_end(c->server);
-        uvh_clog(UVH_LOG_ERROR, c->id, "cannot read %s: %s", f->path, uv_strerror(rc));
-        if (x->res.head_len == 0) {
-            close_then(c, UVH_STATUS_INTERNAL_SERVER_ERROR);
-        } else {
-            uvh_conn_close(c, "file read error");
-            close_then(c, UVH_STATUS_NONE);
-        }
+        uvh_clog(UVH_LOG_ERROR, x->id, "cannot read %s: %s", f->path, uv_strerror(rc));
+        read_failed(x);
     }
 }
 
 /* Validators, preconditions (RFC 9110 section 13.2.2 order) and ranges, then the head. */
-static void respond_file(struct uvh_conn *c, const uv_stat_t *st, struct uvh_mime_type mime)
+static void respond_file(struct uvh_exchange *x, const uv_stat_t *st, struct uvh_mime_type mime)
 {
-    struct uvh_exchange *x = c->x;
-    struct uvh_static_file *f = &x->file;
+    struct uvh_static_file *f = x->h.file;
     struct uvh_request *req = &x->req;
     struct uvh_response *res = &x->res;
     struct uvh_slice name = basename_of(f);
@@ -215,7 +241,7 @@ static void respond_file(struct uvh_conn *c, const uv_stat_t *st, struct uvh_mim
     if (inm.ptr ? uvh_cond_none_match_hit(inm, etag)
                 : ims.ptr && uvh_cond_not_modified_since(ims, mtime)) {
         res->status = UVH_STATUS_NOT_MODIFIED;
-        close_then(c, UVH_STATUS_OK);
+        close_then(x, UVH_STATUS_OK);
         return;
     }
 
@@ -228,7 +254,7 @@ static void respond_file(struct uvh_conn *c, const uv_stat_t *st, struct uvh_mim
     f->remaining = size;
 
     struct uvh_slice range = req->hdr[UVH_HDR_RANGE];
-    if (range.ptr && llhttp_get_method(&c->parser) == HTTP_GET &&
+    if (range.ptr && x->req.method_id == UVH_METHOD_GET &&
         uvh_cond_if_range_ok(req->hdr[UVH_HDR_IF_RANGE], etag, mtime)) {
         struct uvh_range r;
         switch (uvh_range_parse(range, size, &r)) {
@@ -242,35 +268,35 @@ static void respond_file(struct uvh_conn *c, const uv_stat_t *st, struct uvh_mim
             break;
         case UVH_RANGE_UNSATISFIABLE:
             uvh_response_add(res, "Content-Range", "bytes */%llu", (unsigned long long)size);
-            close_then(c, UVH_STATUS_RANGE_NOT_SATISFIABLE);
+            close_then(x, UVH_STATUS_RANGE_NOT_SATISFIABLE);
             return;
         case UVH_RANGE_FULL:
             break;
         }
     }
     res->content_length = f->remaining;
-    uvh_clog(UVH_LOG_DEBUG, c->id, "Sending %s: %.*s (%llu bytes)",
+    uvh_clog(UVH_LOG_DEBUG, x->id, "Sending %s: %.*s (%llu bytes)",
              mime.download ? "binary file" : "file", (int)name.len, name.ptr,
              (unsigned long long)res->content_length);
     if (res->head_only || f->remaining == 0) {
-        close_then(c, UVH_STATUS_OK);
+        close_then(x, UVH_STATUS_OK);
         return;
     }
     if (f->preloaded) { /* the whole file is in f->small and its descriptor closed */
         size_t len = (size_t)f->remaining;
         f->remaining = 0;
-        uvh_conn_write_head(c, f->small + f->offset, len, on_chunk_written);
+        uvh_exchange_write_head(x, f->small + f->offset, len, on_chunk_written);
         return;
     }
     if (f->remaining > sizeof(f->small)) {
         f->chunk = malloc(UVH_FILE_CHUNK);
         if (!f->chunk) {
-            close_then(c, UVH_STATUS_SERVICE_UNAVAILABLE);
+            close_then(x, UVH_STATUS_SERVICE_UNAVAILABLE);
             return;
         }
     }
     f->chunk_len = 0;
-    read_next(c);
+    read_next(x);
 }
 
 /* Both paths are real (canonical) paths. On Windows they compare case-insensitively and with
@@ -317,10 +343,10 @@ static bool real_segments_ok(const char *rel)
 /* Threadpool: resolve the real path, confine it to the root, stat, open and fstat it, in one job
  * so a request costs one trip to the pool. Synchronous uv_fs calls (no loop, no callback) keep it
  * portable. Nothing here logs: the loop thread reports the outcome. */
-static void open_work(uv_work_t *w)
+static void open_work(struct uvh_job *j)
 {
-    struct uvh_static_file *f = w->data;
-    const struct uvh_server *s = f->server;
+    struct uvh_static_file *f = container_of(j, struct uvh_static_file, job);
+    const struct uvh_env *s = f->env;
     uv_fs_t req;
 
     f->result = uv_fs_realpath(NULL, &req, f->path, NULL);
@@ -395,58 +421,56 @@ _Static_assert(UVH_RESPONSE_EXTRA_MAX >= sizeof("Location: /\r\n") + UVH_REQUEST
 _Static_assert(UVH_RESPONSE_EXTRA_MAX >= 4 * FILE_NAME_MAX_UTF8 + 512,
                "Content-Disposition for the longest file name must fit the extra headers");
 
-static void on_opened(uv_work_t *w, int status)
+static void on_opened(struct uvh_job *j, int status)
 {
-    struct uvh_static_file *f = w->data;
-    uvh_server_job_end(f->conn->server);
-    struct uvh_exchange *x = container_of(f, struct uvh_exchange, file);
-    struct uvh_conn *c = f->conn;
+    struct uvh_static_file *f = container_of(j, struct uvh_static_file, job);
+    struct uvh_exchange *x = f->x;
     const uv_stat_t *st = &f->st;
 
-    if (uvh_conn_closing(c) || status < 0) {
-        close_then(c, UVH_STATUS_NONE);
+    if (uvh_exchange_gone(x) || status < 0) {
+        close_then(x, UVH_STATUS_NONE);
         return;
     }
     if (f->escaped) {
         char target[512];
-        uvh_clog(UVH_LOG_WARN, c->id,
+        uvh_clog(UVH_LOG_WARN, x->id,
                  "Security: path traversal blocked for %s: %s (real path leaves the root or "
                  "names a hidden file)",
-                 c->peer, uvh_log_escape(target, sizeof(target), x->req.target));
-        close_then(c, UVH_STATUS_FORBIDDEN);
+                 x->peer, uvh_log_escape(target, sizeof(target), x->req.target));
+        close_then(x, UVH_STATUS_FORBIDDEN);
         return;
     }
     if (f->result < 0) {
         enum uvh_log_level level;
         enum uvh_status s = status_for_error(f->result, &level);
-        uvh_clog(level, c->id, "open %s: %s", f->path, uv_strerror(f->result));
-        close_then(c, s);
+        uvh_clog(level, x->id, "open %s: %s", f->path, uv_strerror(f->result));
+        close_then(x, s);
         return;
     }
     if ((st->st_mode & S_IFMT) == S_IFDIR) {
         if (f->index_tried) { /* index.html is a directory */
-            close_then(c, UVH_STATUS_NOT_FOUND);
+            close_then(x, UVH_STATUS_NOT_FOUND);
             return;
         }
         /* A directory named without its slash: redirect so relative links resolve. */
         struct uvh_slice p = x->req.path, q = x->req.query;
         uvh_response_add(&x->res, "Location", "%.*s/%s%.*s", (int)p.len, p.ptr, q.ptr ? "?" : "",
                          (int)q.len, q.ptr ? q.ptr : "");
-        close_then(c, UVH_STATUS_MOVED_PERMANENTLY);
+        close_then(x, UVH_STATUS_MOVED_PERMANENTLY);
         return;
     }
     if ((st->st_mode & S_IFMT) != S_IFREG) { /* a FIFO, socket or device */
-        uvh_clog(UVH_LOG_DEBUG, c->id, "%s is not a regular file", f->path);
-        close_then(c, UVH_STATUS_NOT_FOUND);
+        uvh_clog(UVH_LOG_DEBUG, x->id, "%s is not a regular file", f->path);
+        close_then(x, UVH_STATUS_NOT_FOUND);
         return;
     }
-    struct uvh_mime_type mime = uvh_mime_lookup(c->server->cfg, basename_of(f));
+    struct uvh_mime_type mime = uvh_mime_lookup(x->env->cfg, basename_of(f));
     if (!mime.type) {
-        uvh_clog(UVH_LOG_INFO, c->id, "no MIME type for %s", f->path);
-        close_then(c, UVH_STATUS_UNSUPPORTED_MEDIA_TYPE);
+        uvh_clog(UVH_LOG_INFO, x->id, "no MIME type for %s", f->path);
+        close_then(x, UVH_STATUS_UNSUPPORTED_MEDIA_TYPE);
         return;
     }
-    respond_file(c, st, mime);
+    respond_file(x, st, mime);
 }
 
 int uvh_static_build_path(char *buf, size_t cap, const char *root, size_t root_len, const char *rel,
@@ -472,12 +496,14 @@ int uvh_static_build_path(char *buf, size_t cap, const char *root, size_t root_l
     return 0;
 }
 
-enum uvh_status uvh_static_handle(struct uvh_conn *c)
+enum uvh_status uvh_static_handle(struct uvh_exchange *x)
 {
-    struct uvh_server *s = c->server;
-    struct uvh_exchange *x = c->x;
-    struct uvh_static_file *f = &x->file;
+    const struct uvh_env *s = x->env;
+    struct uvh_static_file *f = file_new(x);
     char rel[UVH_REQUEST_LINE_MAX + 1]; /* the decoded path is never longer than the target */
+    if (!f)
+        return UVH_STATUS_SERVICE_UNAVAILABLE;
+    x->h.file = f;
     size_t rel_len;
     bool index;
 
@@ -487,10 +513,10 @@ enum uvh_status uvh_static_handle(struct uvh_conn *c)
         char target[512];
         uvh_log_escape(target, sizeof(target), x->req.target);
         if (st == UVH_STATUS_FORBIDDEN)
-            uvh_clog(UVH_LOG_WARN, c->id, "Security: path traversal blocked for %s: %s", c->peer,
+            uvh_clog(UVH_LOG_WARN, x->id, "Security: path traversal blocked for %s: %s", x->peer,
                      target);
         else
-            uvh_clog(UVH_LOG_INFO, c->id, "Malformed path from %s: %s", c->peer, target);
+            uvh_clog(UVH_LOG_INFO, x->id, "Malformed path from %s: %s", x->peer, target);
         return st;
     }
     /* Every byte goes through the bound of f->path itself: a long root leaves less room for the
@@ -501,18 +527,12 @@ enum uvh_status uvh_static_handle(struct uvh_conn *c)
         enum uvh_log_level level;
         f->path_len = 0;
         st = status_for_error(rc, &level);
-        uvh_clog(level, c->id, "open of a %llu-byte path under the root: %s",
+        uvh_clog(level, x->id, "open of a %llu-byte path under the root: %s",
                  (unsigned long long)rel_len, uv_strerror(rc));
         return st;
     }
     f->index_tried = index;
-    f->conn = c;
-    f->server = s;
-    f->work.data = f;
-    uvh_server_job_start(s);
-    if (uv_queue_work(&s->loop, &f->work, open_work, on_opened) != 0) {
-        uvh_server_job_end(s);
+    if (uvh_exchange_submit(x, &f->job, open_work, on_opened) != 0)
         return UVH_STATUS_INTERNAL_SERVER_ERROR;
-    }
     return UVH_STATUS_NONE;
 }

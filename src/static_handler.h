@@ -8,23 +8,22 @@
 
 #include <uv.h>
 
+#include "exchange.h"
 #include "http_status.h"
 
-#define UVH_PATH_MAX 4096
 #define UVH_FILE_CHUNK                                                                             \
     (256 * 1024)             /* bytes read per step when a body does not fit the head write */
 #define UVH_FILE_SMALL 16384 /* bodies up to this go out in the same write as the head */
 
-struct uvh_conn;
-struct uvh_server;
-
-/* Per-request state of the static handler, embedded in the connection's exchange. */
+/* Per-request state of the static handler, owned by it (x->h.file) from the request's start to
+ * its release; kept on a free list between requests. */
 struct uvh_static_file {
-    uv_work_t work; /* resolve + confine + open + fstat: one threadpool job */
-    struct uvh_conn *conn;
-    const struct uvh_server *server; /* read-only from the threadpool: root, root_len */
-    int result;                      /* the job's outcome: 0 or a libuv error */
-    bool escaped;                    /* the real path left the root or names a hidden file */
+    struct uvh_static_file *next_free;
+    struct uvh_job job;  /* the one threadpool job in flight: open, read or close */
+    struct uvh_exchange *x;
+    const struct uvh_env *env; /* read-only from the threadpool: root, root_len */
+    int result;                /* the last job's outcome: 0, bytes read, or a libuv error */
+    bool escaped;              /* the real path left the root or names a hidden file */
     bool preloaded;     /* a small file: read whole into `small` by the job, descriptor closed */
     uv_stat_t st;       /* fstat of the opened file */
     uv_file fd;         /* -1 when closed */
@@ -32,6 +31,7 @@ struct uvh_static_file {
     uint64_t remaining; /* body bytes still to read */
     char *chunk;        /* UVH_FILE_CHUNK bytes while streaming a large body, else NULL */
     size_t chunk_len;
+    uv_buf_t rbuf;               /* what the read job reads into */
     enum uvh_status after_close; /* what to answer once the descriptor is closed */
     uint8_t index_tried;
     size_t path_len;
@@ -40,9 +40,9 @@ struct uvh_static_file {
     char small[UVH_FILE_SMALL];   /* a small body, sent together with the head */
 };
 
-/* Answers GET or HEAD for the connection's current request. Returns UVH_STATUS_NONE when the
- * answer will come asynchronously, or a status for the connection to answer with at once. */
-enum uvh_status uvh_static_handle(struct uvh_conn *c);
+/* Answers GET or HEAD for the exchange. Returns UVH_STATUS_NONE when the answer will come
+ * asynchronously, or a status for the connection to answer with at once. */
+enum uvh_status uvh_static_handle(struct uvh_exchange *x);
 
 /* Writes root + "/" + rel, plus "index.html" when rel is empty or ends in '/', NUL-terminated
  * into buf of cap bytes; sets *len (without the NUL) and *index (index.html was appended).
@@ -50,7 +50,7 @@ enum uvh_status uvh_static_handle(struct uvh_conn *c);
 int uvh_static_build_path(char *buf, size_t cap, const char *root, size_t root_len, const char *rel,
                           size_t rel_len, size_t *len, bool *index);
 
-/* Initialises the per-request state (no descriptor open). */
-void uvh_static_init(struct uvh_static_file *f);
+/* The exchange ended: its file state goes back to the free list. */
+void uvh_static_release(struct uvh_exchange *x);
 
 #endif

@@ -4,27 +4,25 @@
 
 #include <stdbool.h>
 
+#include "exchange.h"
 #include "http_status.h"
-
-struct uvh_conn;
-struct uvh_upload;
 
 /* At the end of the head: checks media type (415), Expect (417) and the declared length (413),
  * then takes the body (streamed to a temporary file) and sends 100 Continue when asked.
  * Returns UVH_STATUS_OK, or the status to refuse with before any body byte is read. */
-enum uvh_status uvh_upload_begin(struct uvh_conn *c);
+enum uvh_status uvh_upload_begin(struct uvh_exchange *x);
 
 /* After each read of the body: true when the buffer must reach the disk before more is read
- * (the connection stops reading; the upload calls uvh_conn_resume_body later). */
-bool uvh_upload_body_pause(struct uvh_conn *c);
+ * (the connection stops reading; the upload calls uvh_exchange_resume_body later). */
+bool uvh_upload_body_pause(struct uvh_exchange *x);
 
 /* At the end of the message: validates and stores on the threadpool, then answers 201, 400 or
  * 500. Returns UVH_STATUS_NONE (it answers itself). */
-enum uvh_status uvh_upload_finish(struct uvh_conn *c);
+enum uvh_status uvh_upload_finish(struct uvh_exchange *x);
 
 /* The request is over (answered, or its connection closed): frees the upload; one that was
  * not stored has its temporary file removed first. */
-void uvh_upload_release(struct uvh_upload *u);
+void uvh_upload_release(struct uvh_exchange *x);
 
 /* Start-up: removes temporary files an interrupted run left in DIR (ROOT/uploads). */
 void uvh_upload_sweep(const char *dir);
