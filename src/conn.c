@@ -108,6 +108,7 @@ static void exchange_reset(struct uvh_exchange *x)
     x->head_status = UVH_STATUS_OK;
     x->body_start = 0;
     x->handled = false;
+    x->head_replaced = false;
     x->host_verdict = "unchecked";
     x->start_ns = uv_hrtime();
 }
@@ -199,8 +200,10 @@ static bool status_closes(enum uvh_status st)
     }
 }
 
-/* Decides keep-alive and formats the head; called once per response. */
-static void prepare_head(struct uvh_conn *c)
+/* Decides keep-alive and formats the head; called once per response. A head that does not fit
+ * becomes a 500 page that closes the connection: returns false then, and the caller must send
+ * that page's body instead of its own. */
+static bool prepare_head(struct uvh_conn *c)
 {
     const struct uvh_config *cfg = c->server->cfg;
     struct uvh_response *res = &c->x->res;
@@ -231,7 +234,9 @@ static void prepare_head(struct uvh_conn *c)
         c->close_after = true;
         res->keep_alive = false;
         uvh_response_format_head(res);
+        return false;
     }
+    return true;
 }
 
 static void on_write_done(uv_write_t *w, int status)
@@ -242,6 +247,10 @@ static void on_write_done(uv_write_t *w, int status)
 
     x->res.bytes_sent += x->wbufs[0].len + x->wbufs[1].len;
     c->write_cb = NULL;
+    if (status == 0 && x->head_replaced) {
+        cb(c, UV_ECANCELED); /* the 500 went out; the connection closes after it */
+        return;
+    }
     if (status < 0) {
         if (status != UV_ECANCELED)
             uvh_clog(UVH_LOG_DEBUG, c->id, "write to %s failed: %s", c->peer, uv_strerror(status));
@@ -286,7 +295,13 @@ static void write_bufs(struct uvh_conn *c, const char *a, size_t alen, const cha
 void uvh_conn_write_head(struct uvh_conn *c, const char *body, size_t len, uvh_conn_write_cb cb)
 {
     struct uvh_response *res = &c->x->res;
-    prepare_head(c);
+    if (!prepare_head(c)) {
+        /* Not the response the handler prepared: its body must not follow, and its write
+         * callback hears that the response failed, so it sends nothing more. */
+        c->x->head_replaced = true;
+        body = res->body;
+        len = res->body_len;
+    }
     if (res->head_only)
         len = 0;
     write_bufs(c, res->head, res->head_len, body, len, cb);

@@ -36,6 +36,7 @@ struct uvh_exchange {
     uv_write_t wreq_continue;    /* "100 Continue", queued ahead of the response */
     enum uvh_status head_status; /* the head's verdict (Host, version, route): OK or an error */
     bool handled;                /* a handler took the whole request and answers it itself */
+    bool head_replaced;          /* the head did not fit: a 500 went out instead */
     size_t body_start;           /* offset in in[] where the body begins */
     struct uvh_upload *upload;   /* POST /upload in progress, else NULL */
     uv_buf_t wbufs[2];           /* what that write carries (head, body chunk) */
