@@ -401,8 +401,8 @@ static json_t *jansson_load_file(struct uvh_upload *u, json_error_t *e)
 }
 
 /* Streams the temporary file through the bounded-memory checker (which accepts exactly what
- * jansson accepts): a large document never becomes a tree. Returns 1 valid, 0 invalid, or a
- * negative libuv error. */
+ * jansson accepts within its key budget): a large document never becomes a tree. Returns 1
+ * valid, 0 invalid, UV_E2BIG over the key budget, or another negative libuv error. */
 static int check_file(struct uvh_upload *u)
 {
     struct uvh_json_check jc;
@@ -425,7 +425,9 @@ static int check_file(struct uvh_upload *u)
         }
         off += n;
         if (uvh_json_check_feed(&jc, u->buf, (size_t)n) != 0) {
-            verdict = uvh_json_check_nomem(&jc) ? UV_ENOMEM : 0;
+            verdict = uvh_json_check_nomem(&jc)         ? UV_ENOMEM
+                      : uvh_json_check_over_budget(&jc) ? UV_E2BIG
+                                                        : 0;
             break;
         }
     }
@@ -446,6 +448,14 @@ static int validate(struct uvh_upload *u)
         json_decref(root);
     } else {
         int verdict = check_file(u);
+        if (verdict == UV_E2BIG) { /* maybe valid, but jansson's tree would be just as big */
+            u->result = UVH_STATUS_CONTENT_TOO_LARGE;
+            snprintf(u->message, sizeof(u->message),
+                     "Too many distinct object keys: the duplicate-key check holds at most %u "
+                     "MiB of keys per upload",
+                     UVH_JSON_CHECK_MEM_MAX >> 20);
+            return -1;
+        }
         if (verdict < 0)
             return fail_job(u,
                             verdict == UV_ENOMEM ? UVH_STATUS_SERVICE_UNAVAILABLE
