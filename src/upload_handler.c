@@ -1,6 +1,7 @@
 /* upload_handler.c - owns POST /upload: media-type and size checks at the head, the body
- * streamed to a temporary file with one write in flight, JSON validation (jansson) and the
- * durable, never-overwriting store on the threadpool. The loop thread never touches the disk
+ * buffered in memory and, past 32 KiB, written to a temporary file with one write in flight,
+ * JSON validation (jansson, or json_check for a body in a file) and the durable,
+ * never-overwriting store on the threadpool. The loop thread never touches the disk
  * synchronously; the threadpool never logs. */
 #include "upload_handler.h"
 
@@ -55,7 +56,9 @@ static uv_mutex_t validate_mutex; /* one file-backed validation at a time: bound
 /* While a threadpool thread validates a large body, jansson allocates from this arena of big
  * blocks, which are mapped, never reused from malloc's heaps, and unmapped at once afterwards:
  * the tree of a large document would otherwise stay in that thread's malloc arena for good.
- * Frees inside the arena are no-ops. Outside a validation jansson uses malloc/free. */
+ * Frees inside the arena are no-ops. Outside a validation jansson uses malloc/free. jansson's
+ * allocator is process-wide, so it is switched to these only by uvh_process_init (through
+ * uvh_upload_set_json_allocator); without it the arena stays empty and jansson uses malloc. */
 #define ARENA_BLOCK (1024 * 1024)
 struct arena_block {
     struct arena_block *next;
@@ -100,11 +103,15 @@ static void arena_drop(void)
     }
 }
 
+void uvh_upload_set_json_allocator(void)
+{
+    json_set_alloc_funcs(json_alloc, json_release);
+}
+
 static void validate_init(void)
 {
     if (uv_mutex_init(&validate_mutex) != 0)
         abort();
-    json_set_alloc_funcs(json_alloc, json_release);
 }
 
 /* "application/json", any case, parameters allowed (RFC 9110 section 8.3.1). */
