@@ -82,7 +82,7 @@ static int fail_nomem(struct uvh_json_check *jc)
 static int charge(struct uvh_json_check *jc, size_t n)
 {
     size_t max = jc->mem_max < UINT32_MAX ? jc->mem_max : UINT32_MAX;
-    if (n > max - jc->mem) {
+    if (jc->mem > max || n > max - jc->mem) {
         jc->over_budget = true;
         return fail(jc, "too many distinct object keys");
     }

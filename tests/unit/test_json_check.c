@@ -993,7 +993,7 @@ Test(json_check, regress_10_14_flat_object_key_budget, .timeout = 60)
 /* Within the budget nothing changes: the largest flat object of short keys that fits is valid,
  * a duplicate of its first key at the end is found, and objects that close give their keys
  * back, so one after another may each come close to the budget. */
-Test(json_check, key_budget_within, .timeout = 60)
+Test(json_check, key_budget_within)
 {
     struct text t = {0};
     struct uvh_json_check jc;
