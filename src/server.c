@@ -7,9 +7,6 @@
 #ifndef _WIN32
 #include <sys/resource.h>
 #endif
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -555,15 +552,6 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
         free(s);
         return UV_ENOMEM;
     }
-#ifndef _WIN32
-    signal(SIGPIPE, SIG_IGN); /* a peer that goes away mid-write is an error code, not a crash */
-#endif
-#ifdef __GLIBC__
-    /* Large blocks (upload validation, file chunks) are mapped and unmapped, never kept in the
-     * threadpool threads' arenas: glibc's adaptive threshold would keep each freed block, and
-     * RSS would grow with the number of threads rather than with the work in flight. */
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-#endif
     s->cfg = cfg;
     rc = uv_loop_init(&s->loop);
     if (rc != 0) {
@@ -659,10 +647,6 @@ int uvh_server_run(struct uvh_server *s)
     uv_walk(&s->loop, close_walk_cb, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&s->loop);
-    /* Serving is over and libuv has restored the default actions: a late Ctrl+C or SIGTERM
-     * must not kill a process that is exiting cleanly. */
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
     if (rc != 0)
         uvh_log_uv(UVH_LOG_ERROR, rc, "event loop did not close cleanly");
     assert(rc == 0 && "a handle was left open");

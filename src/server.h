@@ -24,8 +24,10 @@ struct uvh_server {
     uv_async_t stop_async; /* the one thing another thread may touch, under stop_lock */
     uv_mutex_t stop_lock;
     bool stop_open;         /* stop_async is open: uvh_server_stop may send on it */
-    uv_prepare_t log_flush; /* flushes the log before each wait for I/O: once per iteration,
-                               after the previous iteration's close callbacks */
+    uv_prepare_t log_flush; /* flushes the log once per loop iteration, just before libuv
+                               polls for I/O (and may block): after this iteration's timer and
+                               pending callbacks, so also after the previous iteration's I/O,
+                               check and close callbacks */
     const struct uvh_config *cfg;
     struct uvh_host_list hosts; /* names this server answers to */
     bool wildcard;              /* bound to 0.0.0.0 or ::: also accept the local address */
@@ -70,8 +72,9 @@ int uvh_server_new_unbound(const struct uvh_config *cfg, struct uvh_server **out
 /* Serves one client over an already connected pipe or socketpair end (the fd is adopted). */
 int uvh_server_open_pipe(struct uvh_server *s, uv_file fd);
 
-/* Runs the loop until the server stops, then closes every handle. Returns 0, or the non-zero
- * result of uv_loop_close. */
+/* Runs the loop until the server stops, then closes every handle; closing the signal watchers
+ * gives SIGINT and SIGTERM back their default action (see uvh_process_ignore_stop_signals).
+ * Returns 0, or the non-zero result of uv_loop_close. */
 int uvh_server_run(struct uvh_server *s);
 
 /* Asks the server to stop gracefully; safe from any thread at any time between

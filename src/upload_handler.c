@@ -1,6 +1,7 @@
 /* upload_handler.c - owns POST /upload: media-type and size checks at the head, the body
- * streamed to a temporary file with one write in flight, JSON validation (jansson) and the
- * durable, never-overwriting store on the threadpool. The loop thread never touches the disk
+ * buffered in memory and, past 32 KiB, written to a temporary file with one write in flight,
+ * JSON validation (jansson, or json_check for a body in a file) and the durable,
+ * never-overwriting store on the threadpool. The loop thread never touches the disk
  * synchronously; the threadpool never logs. */
 #include "upload_handler.h"
 
@@ -55,7 +56,9 @@ static uv_mutex_t validate_mutex; /* one file-backed validation at a time: bound
 /* While a threadpool thread validates a large body, jansson allocates from this arena of big
  * blocks, which are mapped, never reused from malloc's heaps, and unmapped at once afterwards:
  * the tree of a large document would otherwise stay in that thread's malloc arena for good.
- * Frees inside the arena are no-ops. Outside a validation jansson uses malloc/free. */
+ * Frees inside the arena are no-ops. Outside a validation jansson uses malloc/free. jansson's
+ * allocator is process-wide, so it is switched to these only by uvh_process_init (through
+ * uvh_upload_set_json_allocator); without it the arena stays empty and jansson uses malloc. */
 #define ARENA_BLOCK (1024 * 1024)
 struct arena_block {
     struct arena_block *next;
@@ -100,11 +103,15 @@ static void arena_drop(void)
     }
 }
 
+void uvh_upload_set_json_allocator(void)
+{
+    json_set_alloc_funcs(json_alloc, json_release);
+}
+
 static void validate_init(void)
 {
     if (uv_mutex_init(&validate_mutex) != 0)
         abort();
-    json_set_alloc_funcs(json_alloc, json_release);
 }
 
 /* "application/json", any case, parameters allowed (RFC 9110 section 8.3.1). */
@@ -401,8 +408,8 @@ static json_t *jansson_load_file(struct uvh_upload *u, json_error_t *e)
 }
 
 /* Streams the temporary file through the bounded-memory checker (which accepts exactly what
- * jansson accepts): a large document never becomes a tree. Returns 1 valid, 0 invalid, or a
- * negative libuv error. */
+ * jansson accepts within its key budget): a large document never becomes a tree. Returns 1
+ * valid, 0 invalid, UV_E2BIG over the key budget, or another negative libuv error. */
 static int check_file(struct uvh_upload *u)
 {
     struct uvh_json_check jc;
@@ -425,7 +432,9 @@ static int check_file(struct uvh_upload *u)
         }
         off += n;
         if (uvh_json_check_feed(&jc, u->buf, (size_t)n) != 0) {
-            verdict = uvh_json_check_nomem(&jc) ? UV_ENOMEM : 0;
+            verdict = uvh_json_check_nomem(&jc)         ? UV_ENOMEM
+                      : uvh_json_check_over_budget(&jc) ? UV_E2BIG
+                                                        : 0;
             break;
         }
     }
@@ -446,6 +455,14 @@ static int validate(struct uvh_upload *u)
         json_decref(root);
     } else {
         int verdict = check_file(u);
+        if (verdict == UV_E2BIG) { /* maybe valid, but jansson's tree would be just as big */
+            u->result = UVH_STATUS_CONTENT_TOO_LARGE;
+            snprintf(u->message, sizeof(u->message),
+                     "Too many distinct object keys: the duplicate-key check holds at most %u "
+                     "MiB of keys per upload",
+                     UVH_JSON_CHECK_MEM_MAX >> 20);
+            return -1;
+        }
         if (verdict < 0)
             return fail_job(u,
                             verdict == UV_ENOMEM ? UVH_STATUS_SERVICE_UNAVAILABLE
