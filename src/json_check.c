@@ -49,10 +49,11 @@ enum num_state {
 /* An object's keys are looked up by a linear scan until it has this many, then by a table. */
 #define LINEAR_KEYS 16
 
+/* 12 bytes a key: offsets fit 32 bits, since every key byte is within the budget. */
 struct uvh_json_check_key {
-    uint64_t hash;
-    size_t off; /* in jc->keys */
-    size_t len;
+    uint32_t hash;
+    uint32_t off; /* in jc->keys */
+    uint32_t len;
 };
 
 struct uvh_json_check_obj {
@@ -76,14 +77,28 @@ static int fail_nomem(struct uvh_json_check *jc)
     return fail(jc, "out of memory");
 }
 
-static void account(struct uvh_json_check *jc, size_t added, size_t removed)
+/* Counts `n` more bytes against the budget before they are allocated; fails past it. The
+ * budget never exceeds 4 GiB, so key offsets and counts fit in 32 bits. */
+static int charge(struct uvh_json_check *jc, size_t n)
 {
-    jc->mem = jc->mem + added - removed;
+    size_t max = jc->mem_max < UINT32_MAX ? jc->mem_max : UINT32_MAX;
+    if (jc->mem > max || n > max - jc->mem) {
+        jc->over_budget = true;
+        return fail(jc, "too many distinct object keys");
+    }
+    jc->mem += n;
     if (jc->mem > jc->mem_peak)
         jc->mem_peak = jc->mem;
+    return 0;
 }
 
-/* Makes room for `need` elements of `size` bytes in *p (capacity *cap, doubled as needed). */
+static void uncharge(struct uvh_json_check *jc, size_t n)
+{
+    jc->mem -= n;
+}
+
+/* Makes room for `need` elements of `size` bytes in *p (capacity *cap, doubled as needed). The
+ * old block counts until realloc has returned: both may be held at once. */
 static int reserve(struct uvh_json_check *jc, void **p, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
@@ -91,13 +106,17 @@ static int reserve(struct uvh_json_check *jc, void **p, size_t *cap, size_t need
     size_t ncap = *cap ? *cap : 16;
     while (ncap < need) {
         if (ncap > SIZE_MAX / 2 / size)
-            return fail_nomem(jc);
+            return charge(jc, SIZE_MAX);
         ncap *= 2;
     }
+    if (charge(jc, ncap * size))
+        return -1;
     void *np = realloc(*p, ncap * size);
-    if (!np)
+    if (!np) {
+        uncharge(jc, ncap * size);
         return fail_nomem(jc);
-    account(jc, ncap * size, *cap * size);
+    }
+    uncharge(jc, *cap * size);
     *p = np;
     *cap = ncap;
     return 0;
@@ -107,6 +126,7 @@ void uvh_json_check_init(struct uvh_json_check *jc)
 {
     memset(jc, 0, sizeof(*jc));
     jc->state = ST_VALUE;
+    jc->mem_max = UVH_JSON_CHECK_MEM_MAX;
 }
 
 void uvh_json_check_deinit(struct uvh_json_check *jc)
@@ -138,6 +158,11 @@ uint64_t uvh_json_check_offset(const struct uvh_json_check *jc)
 bool uvh_json_check_nomem(const struct uvh_json_check *jc)
 {
     return jc->nomem;
+}
+
+bool uvh_json_check_over_budget(const struct uvh_json_check *jc)
+{
+    return jc->over_budget;
 }
 
 size_t uvh_json_check_mem_peak(const struct uvh_json_check *jc)
@@ -175,7 +200,7 @@ static void pop(struct uvh_json_check *jc)
     if (top_is_object(jc)) {
         struct uvh_json_check_obj *o = &jc->objs[--jc->nobjs];
         free(o->slots);
-        account(jc, 0, o->nslots * sizeof(*o->slots));
+        uncharge(jc, o->nslots * sizeof(*o->slots));
         jc->nents = o->ent_start;
         jc->keys_len = o->key_base;
     }
@@ -183,14 +208,14 @@ static void pop(struct uvh_json_check *jc)
     jc->state = ST_AFTER;
 }
 
-static uint64_t hash_key(const char *p, size_t n)
+static uint32_t hash_key(const char *p, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
     for (size_t i = 0; i < n; i++) {
         h ^= (unsigned char)p[i];
         h *= 0x100000001b3ULL;
     }
-    return h;
+    return (uint32_t)(h ^ h >> 32);
 }
 
 static void slot_insert(struct uvh_json_check_obj *o, const struct uvh_json_check_key *ents,
@@ -205,12 +230,14 @@ static void slot_insert(struct uvh_json_check_obj *o, const struct uvh_json_chec
 
 static int rebuild_slots(struct uvh_json_check *jc, struct uvh_json_check_obj *o, size_t nslots)
 {
-    if (nslots > UINT32_MAX)
-        return fail_nomem(jc);
+    if (charge(jc, nslots * sizeof(uint32_t)))
+        return -1;
     uint32_t *slots = calloc(nslots, sizeof(*slots));
-    if (!slots)
+    if (!slots) {
+        uncharge(jc, nslots * sizeof(*slots));
         return fail_nomem(jc);
-    account(jc, nslots * sizeof(*slots), o->nslots * sizeof(*slots));
+    }
+    uncharge(jc, o->nslots * sizeof(*slots));
     free(o->slots);
     o->slots = slots;
     o->nslots = nslots;
@@ -220,7 +247,7 @@ static int rebuild_slots(struct uvh_json_check *jc, struct uvh_json_check_obj *o
 }
 
 static bool same_key(const struct uvh_json_check *jc, const struct uvh_json_check_key *e,
-                     uint64_t h, size_t len)
+                     uint32_t h, size_t len)
 {
     /* keys is NULL while every key so far is "" */
     return e->hash == h && e->len == len &&
@@ -234,7 +261,7 @@ static int key_done(struct uvh_json_check *jc)
 {
     struct uvh_json_check_obj *o = &jc->objs[jc->nobjs - 1];
     size_t len = jc->keys_len - jc->key_start;
-    uint64_t h = len ? hash_key(jc->keys + jc->key_start, len) : hash_key("", 0);
+    uint32_t h = len ? hash_key(jc->keys + jc->key_start, len) : hash_key("", 0);
     size_t count = jc->nents - o->ent_start;
 
     if (o->slots) {
@@ -254,7 +281,7 @@ static int key_done(struct uvh_json_check *jc)
 
     if (reserve(jc, (void **)&jc->ents, &jc->ents_cap, jc->nents + 1, sizeof(*jc->ents)))
         return -1;
-    jc->ents[jc->nents++] = (struct uvh_json_check_key){h, jc->key_start, len};
+    jc->ents[jc->nents++] = (struct uvh_json_check_key){h, (uint32_t)jc->key_start, (uint32_t)len};
     jc->state = ST_COLON;
     count++;
     if (o->slots && count * 2 > o->nslots)

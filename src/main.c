@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "process.h"
 #include "server.h"
 
 int main(int argc, char **argv)
@@ -23,7 +24,8 @@ int main(int argc, char **argv)
         break;
     }
     uvh_log_threshold = cfg.log_level;
-    if (uvh_server_set_threadpool_size(cfg.threads) != 0) {
+    uvh_process_init();
+    if (uvh_pool_set_size(cfg.threads) != 0) {
         fprintf(stderr, "uvhttpd: cannot set the threadpool size\n");
         return 1;
     }
@@ -32,6 +34,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = uvh_server_run(server);
+    uvh_process_ignore_stop_signals();
     uvh_server_free(server);
     return rc == 0 ? 0 : 1;
 }

@@ -1,5 +1,6 @@
-/* server.c - owns the loop, the listener, signal handling, the list of live connections and
- * the pool of exchanges. It accepts and stops; everything about one connection is conn.c's. */
+/* server.c - owns the loop, the listener, signal handling, admission (serve, queue or refuse)
+ * and the list of live connections, through their links. It never touches a connection's own
+ * fields: everything about one connection, from allocation to free, is conn.c's. */
 #include "server.h"
 
 #include <assert.h>
@@ -7,227 +8,129 @@
 #ifndef _WIN32
 #include <sys/resource.h>
 #endif
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdlib.h>
 #include <string.h>
-
-#include <llhttp.h>
 
 #include "conn.h"
 #include "log.h"
 #include "upload_handler.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-#define FREE_EXCHANGES_MAX 64
 #define REFUSING_RESERVE 16 /* descriptors kept for connections being answered 503 */
 #define FD_RESERVE 32       /* descriptors kept for the listener, the loop and log files */
 
-int uvh_server_set_threadpool_size(unsigned n)
-{
-    char v[16];
-    snprintf(v, sizeof(v), "%u", n);
-    /* libuv reads UV_THREADPOOL_SIZE through the C runtime's getenv at the first threadpool use,
-     * so uv_os_setenv (SetEnvironmentVariable on Windows) is not enough there. */
-#ifdef _WIN32
-    return _putenv_s("UV_THREADPOOL_SIZE", v) == 0 ? 0 : UV_EINVAL;
-#else
-    return setenv("UV_THREADPOOL_SIZE", v, 1) == 0 ? 0 : UV_EINVAL;
-#endif
-}
-
-struct uvh_exchange *uvh_server_exchange_get(struct uvh_server *s)
-{
-    struct uvh_exchange *x = s->free_exchanges;
-    if (x) {
-        s->free_exchanges = x->next_free;
-        s->n_free_exchanges--;
-        return x;
-    }
-    return malloc(sizeof(*x));
-}
-
-void uvh_server_exchange_put(struct uvh_server *s, struct uvh_exchange *x)
-{
-    if (s->n_free_exchanges >= FREE_EXCHANGES_MAX) {
-        free(x);
-        return;
-    }
-    x->next_free = s->free_exchanges;
-    s->free_exchanges = x;
-    s->n_free_exchanges++;
-}
-
 static void on_connection(uv_stream_t *listener, int status);
-
-/* ---- threadpool load ---- */
-
-void uvh_server_job_start(struct uvh_server *s)
-{
-    unsigned width = s->cfg->threads;
-    if (s->jobs >= width && !s->pool_saturated) {
-        /* Under steady load the pool flips in and out of saturation many times a second:
-         * report it at most once a second. */
-        uint64_t now = uv_now(&s->loop);
-        s->pool_saturated = true;
-        if (now - s->pool_logged_ms >= 1000 || s->pool_logged_ms == 0) {
-            s->pool_logged_ms = now;
-            uvh_log(UVH_LOG_INFO, "Thread pool status: %u/%u active", width, width);
-            uvh_log(UVH_LOG_WARN, "Warning: Thread pool saturated, queuing work");
-            s->pool_reported = true;
-        }
-    }
-    s->jobs++;
-    uvh_log(UVH_LOG_DEBUG, "Thread pool status: %u/%u active", s->jobs < width ? s->jobs : width,
-            width);
-}
-
-void uvh_server_job_end(struct uvh_server *s)
-{
-    unsigned width = s->cfg->threads;
-    s->jobs--;
-    uvh_log(UVH_LOG_DEBUG, "Thread pool status: %u/%u active", s->jobs < width ? s->jobs : width,
-            width);
-    if (s->pool_saturated && s->jobs < width) {
-        s->pool_saturated = false;
-        if (s->pool_reported)
-            uvh_log(UVH_LOG_INFO, "Thread pool status: %u/%u active (no longer saturated)", s->jobs,
-                    width);
-        s->pool_reported = false;
-    }
-}
 
 /* ---- admission: a slot per served connection, a FIFO queue for the rest ---- */
 
-static void queue_push(struct uvh_server *s, struct uvh_conn *c)
+static struct uvh_server *server_of(struct uvh_conn_env *e)
 {
-    c->queued = true;
-    c->since_ms = uv_now(&s->loop);
-    c->qnext = NULL;
+    return container_of(e, struct uvh_server, cenv);
+}
+
+static void queue_push(struct uvh_server *s, struct uvh_conn_link *l)
+{
+    l->queued = true;
+    l->since_ms = uv_now(&s->loop);
+    l->qnext = NULL;
     if (s->queue_tail)
-        s->queue_tail->qnext = c;
+        s->queue_tail->qnext = l;
     else
-        s->queue_head = c;
-    s->queue_tail = c;
+        s->queue_head = l;
+    s->queue_tail = l;
     s->n_queued++;
 }
 
-void uvh_server_unqueue(struct uvh_server *s, struct uvh_conn *c)
+static void unqueue(struct uvh_server *s, struct uvh_conn_link *l)
 {
-    struct uvh_conn **pp = &s->queue_head, *prev = NULL;
-    if (!c->queued)
+    struct uvh_conn_link **pp = &s->queue_head, *prev = NULL;
+    if (!l->queued)
         return;
-    while (*pp && *pp != c) {
+    while (*pp && *pp != l) {
         prev = *pp;
         pp = &(*pp)->qnext;
     }
     if (*pp) {
-        *pp = c->qnext;
-        if (s->queue_tail == c)
+        *pp = l->qnext;
+        if (s->queue_tail == l)
             s->queue_tail = prev;
         s->n_queued--;
     }
-    c->queued = false;
+    l->queued = false;
 }
 
-static void serve(struct uvh_server *s, struct uvh_conn *c)
+static void on_queue_timeout(struct uvh_conn_env *e, struct uvh_conn_link *l)
 {
-    c->has_slot = true;
+    unqueue(server_of(e), l);
+}
+
+static void serve(struct uvh_server *s, struct uvh_conn_link *l)
+{
+    l->has_slot = true;
     s->n_active++;
-    uvh_conn_start(c);
+    uvh_conn_start(l->conn);
 }
 
 /* A slot freed: the oldest queued connection takes it. */
 static void serve_next(struct uvh_server *s)
 {
-    struct uvh_conn *c = s->queue_head;
-    if (!c || s->stopping || s->n_active >= s->max_active)
+    struct uvh_conn_link *l = s->queue_head;
+    if (!l || s->cenv.stopping || s->n_active >= s->max_active)
         return;
-    uvh_server_unqueue(s, c);
-    uvh_clog(UVH_LOG_INFO, c->id, "Connection dequeued, serving %s after %llu ms", c->peer,
-             (unsigned long long)(uv_now(&s->loop) - c->since_ms));
-    serve(s, c);
+    unqueue(s, l);
+    uvh_clog(UVH_LOG_INFO, uvh_conn_id(l->conn), "Connection dequeued, serving %s after %llu ms",
+             uvh_conn_peer(l->conn), (unsigned long long)(uv_now(&s->loop) - l->since_ms));
+    serve(s, l);
 }
 
-void uvh_server_conn_free(struct uvh_server *s, struct uvh_conn *c)
+/* conn.c is about to free the connection: unlink it, give its slot to the next in line. */
+static void on_conn_closed(struct uvh_conn_env *e, struct uvh_conn_link *l)
 {
-    if (c->prev)
-        c->prev->next = c->next;
+    struct uvh_server *s = server_of(e);
+    if (l->prev)
+        l->prev->next = l->next;
     else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+        s->conns = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
     s->n_conns--;
-    uvh_server_unqueue(s, c);
-    if (c->has_slot)
+    unqueue(s, l);
+    if (l->has_slot)
         s->n_active--;
-    free(c);
     if (s->accept_paused && s->n_conns < s->max_conns) {
         s->accept_paused = false;
         on_connection((uv_stream_t *)&s->listener, 0); /* the one libuv is holding for us */
     }
     serve_next(s);
-    if (s->stopping && s->n_conns == 0 && s->shutdown_timer_on) {
+    if (s->cenv.stopping && s->n_conns == 0 && s->shutdown_timer_on) {
         s->shutdown_timer_on = false;
         uv_close((uv_handle_t *)&s->shutdown_timer, NULL);
     }
 }
 
-static void format_peer(const struct sockaddr_storage *ss, char *out, size_t cap)
+/* Links a new connection and decides its admission: serve, queue or refuse. */
+static void admit(struct uvh_server *s, struct uvh_conn *c)
 {
-    char ip[64] = "?";
-    int port = 0;
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        uv_ip6_name(a, ip, sizeof(ip));
-        port = ntohs(a->sin6_port);
-        snprintf(out, cap, "[%s]:%d", ip, port);
-        return;
-    }
-    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-    uv_ip4_name(a, ip, sizeof(ip));
-    port = ntohs(a->sin_port);
-    snprintf(out, cap, "%s:%d", ip, port);
-}
+    struct uvh_conn_link *l = uvh_conn_link(c);
+    uint64_t id = uvh_conn_id(c);
+    const char *peer = uvh_conn_peer(c);
 
-static void on_conn_handle_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-/* Links a connection whose stream is initialised and accepted, and starts it. */
-static void conn_begin(struct uvh_server *s, struct uvh_conn *c)
-{
-    int rc = uv_timer_init(&s->loop, &c->timer);
-    if (rc != 0) {
-        uvh_log_uv(UVH_LOG_ERROR, rc, "cannot serve %s", c->peer);
-        uv_close(&c->io.handle, on_conn_handle_closed);
-        return;
-    }
-    c->server = s;
-    c->refs = 2; /* stream and timer */
-    c->id = ++s->next_conn_id;
-    c->io.handle.data = c;
-    c->timer.data = c;
-    llhttp_init(&c->parser, HTTP_REQUEST, &uvh_request_settings);
-    c->next = s->conns;
+    l->prev = NULL;
+    l->next = s->conns;
     if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
+        s->conns->prev = l;
+    s->conns = l;
     s->n_conns++;
-    uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s", c->peer);
     if (s->n_active < s->max_active) {
-        serve(s, c);
+        serve(s, l);
     } else if (s->n_queued < s->cfg->queue_size) {
-        queue_push(s, c);
-        uvh_clog(UVH_LOG_WARN, c->id,
-                 "Warning: connection limit reached, queuing connection from %s (%llu/%u)", c->peer,
+        queue_push(s, l);
+        uvh_clog(UVH_LOG_WARN, id,
+                 "Warning: connection limit reached, queuing connection from %s (%llu/%u)", peer,
                  (unsigned long long)s->n_queued, s->cfg->queue_size);
         uvh_conn_queue(c);
     } else {
-        uvh_clog(UVH_LOG_WARN, c->id, "Warning: connection queue full, rejecting %s with 503",
-                 c->peer);
+        uvh_clog(UVH_LOG_WARN, id, "Warning: connection queue full, rejecting %s with 503", peer);
         uvh_conn_reject(c, UVH_STATUS_SERVICE_UNAVAILABLE);
     }
 }
@@ -235,8 +138,7 @@ static void conn_begin(struct uvh_server *s, struct uvh_conn *c)
 static void on_connection(uv_stream_t *listener, int status)
 {
     struct uvh_server *s = container_of(listener, struct uvh_server, listener);
-    struct sockaddr_storage ss;
-    int len = sizeof(ss);
+    struct uvh_conn *c;
 
     if (status < 0) {
         /* Out of descriptors: libuv accepts and drops the pending connections with a reserved
@@ -252,9 +154,10 @@ static void on_connection(uv_stream_t *listener, int status)
      * leave this one unaccepted: libuv stops watching the listener until uv_accept is called
      * (when a connection closes), and the kernel's backlog holds the rest. Nobody is accepted
      * only to be dropped without an answer. */
-    if (s->n_conns >= s->max_conns || s->stopping) {
+    if (s->n_conns >= s->max_conns || s->cenv.stopping) {
         uint64_t now = uv_now(&s->loop);
-        if (!s->stopping && (now - s->overflow_logged_ms >= 1000 || s->overflow_logged_ms == 0)) {
+        if (!s->cenv.stopping &&
+            (now - s->overflow_logged_ms >= 1000 || s->overflow_logged_ms == 0)) {
             s->overflow_logged_ms = now;
             uvh_log(UVH_LOG_WARN,
                     "Warning: out of connection slots: %llu open, accepting paused until one "
@@ -264,51 +167,17 @@ static void on_connection(uv_stream_t *listener, int status)
         s->accept_paused = true;
         return;
     }
-    struct uvh_conn *c = calloc(1, sizeof(*c));
-    if (!c) {
-        uvh_log(UVH_LOG_ERROR, "out of memory accepting a connection");
-        return;
-    }
-    int rc = uv_tcp_init(&s->loop, &c->io.tcp);
-    if (rc < 0) {
-        uvh_log_uv(UVH_LOG_ERROR, rc, "accept failed");
-        free(c);
-        return;
-    }
-    c->io.handle.data = c;
-    rc = uv_accept(listener, &c->io.stream);
-    if (rc < 0) {
-        uvh_log_uv(UVH_LOG_ERROR, rc, "accept failed");
-        uv_close(&c->io.handle, on_conn_handle_closed);
-        return;
-    }
-    uv_tcp_nodelay(&c->io.tcp, 1);
-    if (uv_tcp_getpeername(&c->io.tcp, (struct sockaddr *)&ss, &len) == 0)
-        format_peer(&ss, c->peer, sizeof(c->peer));
-    else
-        strcpy(c->peer, "unknown");
-    conn_begin(s, c);
+    if (uvh_conn_accept(&s->cenv, listener, &c) == 0)
+        admit(s, c);
 }
 
 int uvh_server_open_pipe(struct uvh_server *s, uv_file fd)
 {
-    struct uvh_conn *c = calloc(1, sizeof(*c));
-    if (!c)
-        return UV_ENOMEM;
-    int rc = uv_pipe_init(&s->loop, &c->io.pipe, 0);
-    if (rc < 0) {
-        free(c);
-        return rc;
-    }
-    c->io.handle.data = c;
-    rc = uv_pipe_open(&c->io.pipe, fd);
-    if (rc < 0) {
-        uv_close(&c->io.handle, on_conn_handle_closed);
-        return rc;
-    }
-    strcpy(c->peer, "pipe");
-    conn_begin(s, c);
-    return 0;
+    struct uvh_conn *c;
+    int rc = uvh_conn_open_pipe(&s->cenv, fd, &c);
+    if (rc == 0)
+        admit(s, c);
+    return rc;
 }
 
 static void on_shutdown_timeout(uv_timer_t *t);
@@ -326,9 +195,9 @@ static void close_stop_async(struct uvh_server *s)
 
 static void begin_stop(struct uvh_server *s)
 {
-    if (s->stopping)
+    if (s->cenv.stopping)
         return;
-    s->stopping = true;
+    s->cenv.stopping = true;
     /* %llu, not %zu: MinGW's printf checking (and older msvcrt.dll) has no 'z' length. */
     uvh_log(UVH_LOG_INFO, "Shutting down: no new connections, finishing %llu open one%s",
             (unsigned long long)s->n_conns, s->n_conns == 1 ? "" : "s");
@@ -338,14 +207,13 @@ static void begin_stop(struct uvh_server *s)
     /* Queued connections are told 503; connections without a request being answered go now;
      * busy ones close after their response, since keep-alive is off from here on. */
     while (s->queue_head) {
-        struct uvh_conn *c = s->queue_head;
-        uvh_server_unqueue(s, c);
-        uvh_conn_reject(c, UVH_STATUS_SERVICE_UNAVAILABLE);
+        struct uvh_conn_link *l = s->queue_head;
+        unqueue(s, l);
+        uvh_conn_reject(l->conn, UVH_STATUS_SERVICE_UNAVAILABLE);
     }
-    for (struct uvh_conn *c = s->conns, *next; c; c = next) {
-        next = c->next;
-        if (c->state == UVH_CONN_IDLE || c->state == UVH_CONN_READ_HEAD)
-            uvh_conn_close(c, "server shutting down");
+    for (struct uvh_conn_link *l = s->conns, *next; l; l = next) {
+        next = l->next;
+        uvh_conn_stop(l->conn);
     }
     if (s->n_conns > 0 && uv_timer_init(&s->loop, &s->shutdown_timer) == 0) {
         s->shutdown_timer.data = s;
@@ -360,9 +228,9 @@ static void on_shutdown_timeout(uv_timer_t *t)
     struct uvh_server *s = t->data;
     uvh_log(UVH_LOG_WARN, "Shutdown timeout: closing %llu connection%s still busy",
             (unsigned long long)s->n_conns, s->n_conns == 1 ? "" : "s");
-    for (struct uvh_conn *c = s->conns, *next; c; c = next) {
-        next = c->next;
-        uvh_conn_close(c, "shutdown timeout");
+    for (struct uvh_conn_link *l = s->conns, *next; l; l = next) {
+        next = l->next;
+        uvh_conn_close(l->conn, "shutdown timeout");
     }
 }
 
@@ -374,7 +242,7 @@ static void on_stop_async(uv_async_t *a)
 static void on_signal(uv_signal_t *sig, int signum)
 {
     struct uvh_server *s = sig->data;
-    if (s->stopping) {
+    if (s->cenv.stopping) {
         uvh_log(UVH_LOG_WARN, "Second signal %d: exiting at once", signum);
         uvh_log_flush();
         exit(1);
@@ -555,15 +423,6 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
         free(s);
         return UV_ENOMEM;
     }
-#ifndef _WIN32
-    signal(SIGPIPE, SIG_IGN); /* a peer that goes away mid-write is an error code, not a crash */
-#endif
-#ifdef __GLIBC__
-    /* Large blocks (upload validation, file chunks) are mapped and unmapped, never kept in the
-     * threadpool threads' arenas: glibc's adaptive threshold would keep each freed block, and
-     * RSS would grow with the number of threads rather than with the work in flight. */
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-#endif
     s->cfg = cfg;
     rc = uv_loop_init(&s->loop);
     if (rc != 0) {
@@ -588,6 +447,18 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
         uvh_log_flush();
         return rc;
     }
+    /* What connections and handlers see of the server, read-only from here on. */
+    uvh_pool_init(&s->pool, &s->loop, cfg->threads);
+    s->cenv.env = (struct uvh_env){.cfg = cfg,
+                                   .loop = &s->loop,
+                                   .pool = &s->pool,
+                                   .root = s->root,
+                                   .root_len = s->root_len};
+    s->cenv.hosts = &s->hosts;
+    s->cenv.wildcard = s->wildcard;
+    s->cenv.port = s->port;
+    s->cenv.unqueue = on_queue_timeout;
+    s->cenv.closed = on_conn_closed;
     rc = uv_async_init(&s->loop, &s->stop_async, on_stop_async);
     s->stop_async.data = s;
     s->stop_open = rc == 0;
@@ -659,10 +530,6 @@ int uvh_server_run(struct uvh_server *s)
     uv_walk(&s->loop, close_walk_cb, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&s->loop);
-    /* Serving is over and libuv has restored the default actions: a late Ctrl+C or SIGTERM
-     * must not kill a process that is exiting cleanly. */
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
     if (rc != 0)
         uvh_log_uv(UVH_LOG_ERROR, rc, "event loop did not close cleanly");
     assert(rc == 0 && "a handle was left open");
@@ -675,11 +542,7 @@ void uvh_server_free(struct uvh_server *s)
 {
     if (!s)
         return;
-    while (s->free_exchanges) {
-        struct uvh_exchange *x = s->free_exchanges;
-        s->free_exchanges = x->next_free;
-        free(x);
-    }
+    uvh_conn_env_deinit(&s->cenv);
     uv_mutex_destroy(&s->stop_lock);
     free(s);
 }

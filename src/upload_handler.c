@@ -1,6 +1,7 @@
 /* upload_handler.c - owns POST /upload: media-type and size checks at the head, the body
- * streamed to a temporary file with one write in flight, JSON validation (jansson) and the
- * durable, never-overwriting store on the threadpool. The loop thread never touches the disk
+ * buffered in memory and, past 32 KiB, written to a temporary file with one write in flight,
+ * JSON validation (jansson, or json_check for a body in a file) and the durable,
+ * never-overwriting store on the threadpool. The loop thread never touches the disk
  * synchronously; the threadpool never logs. */
 #include "upload_handler.h"
 
@@ -27,7 +28,7 @@
 struct uvh_upload {
     struct uvh_exchange *x; /* valid until released */
     struct uvh_pool *pool;  /* runs our threadpool jobs; outlives every upload */
-    struct uvh_job job;     /* the one job in flight: open, write, finish, close or unlink */
+    struct uvh_job job;     /* the one job in flight: open, write, finish, or the discard */
     int job_result;         /* what that job's file-system call returned */
     uv_file fd;     /* the temporary file, -1 while the body is only in buf */
     uint64_t max_body;
@@ -54,7 +55,9 @@ static uv_mutex_t validate_mutex; /* one file-backed validation at a time: bound
 /* While a threadpool thread validates a large body, jansson allocates from this arena of big
  * blocks, which are mapped, never reused from malloc's heaps, and unmapped at once afterwards:
  * the tree of a large document would otherwise stay in that thread's malloc arena for good.
- * Frees inside the arena are no-ops. Outside a validation jansson uses malloc/free. */
+ * Frees inside the arena are no-ops. Outside a validation jansson uses malloc/free. jansson's
+ * allocator is process-wide, so it is switched to these only by uvh_process_init (through
+ * uvh_upload_set_json_allocator); without it the arena stays empty and jansson uses malloc. */
 #define ARENA_BLOCK (1024 * 1024)
 struct arena_block {
     struct arena_block *next;
@@ -99,11 +102,15 @@ static void arena_drop(void)
     }
 }
 
+void uvh_upload_set_json_allocator(void)
+{
+    json_set_alloc_funcs(json_alloc, json_release);
+}
+
 static void validate_init(void)
 {
     if (uv_mutex_init(&validate_mutex) != 0)
         abort();
-    json_set_alloc_funcs(json_alloc, json_release);
 }
 
 /* "application/json", any case, parameters allowed (RFC 9110 section 8.3.1). */
@@ -144,7 +151,8 @@ static void on_discarded(struct uvh_job *j, int status)
 /* Runs once nothing is in flight and the request is over: one job closes and removes. */
 static void discard(struct uvh_upload *u)
 {
-    if ((u->fd >= 0 || u->tmp_exists) && uvh_pool_submit(u->pool, &u->job, discard_work, on_discarded) == 0)
+    if ((u->fd >= 0 || u->tmp_exists) &&
+        uvh_pool_submit(u->pool, &u->job, discard_work, on_discarded) == 0)
         return;
     upload_free(u);
 }
@@ -176,6 +184,434 @@ static int on_body_bytes(void *ctx, const char *at, size_t len)
     memcpy(u->buf + u->buf_len, at, len);
     u->buf_len += len;
     return 0;
+}
+
+static void start_finish(struct uvh_upload *u);
+static void flush(struct uvh_upload *u);
+
+/* After a write or the open: either more of the buffer goes out, or the body may flow again. */
+static void flush_done(struct uvh_upload *u)
+{
+    u->busy = false;
+    if (u->released) {
+        discard(u);
+        return;
+    }
+    if (u->finish_pending) {
+        u->finish_pending = false;
+        start_finish(u);
+        return;
+    }
+    uvh_exchange_resume_body(u->x);
+}
+
+static void write_work(struct uvh_job *j)
+{
+    struct uvh_upload *u = container_of(j, struct uvh_upload, job);
+    uv_fs_t req;
+    uv_buf_t b = uv_buf_init(u->buf, (unsigned)u->buf_len);
+    u->job_result = uv_fs_write(NULL, &req, u->fd, &b, 1, (int64_t)u->written, NULL);
+    uv_fs_req_cleanup(&req);
+}
+
+static void on_written(struct uvh_job *j, int status)
+{
+    struct uvh_upload *u = container_of(j, struct uvh_upload, job);
+    ssize_t n = status < 0 ? status : u->job_result;
+    if (n < 0 && !u->io_error)
+        u->io_error = (int)n;
+    if (n > 0) {
+        u->written += (uint64_t)n;
+        memmove(u->buf, u->buf + n, u->buf_len - (size_t)n);
+        u->buf_len -= (size_t)n;
+        if (u->buf_len && !u->released && !u->io_error) { /* a short write: the rest */
+            flush(u);
+            return;
+        }
+    }
+    if (u->io_error)
+        u->buf_len = 0;
+    flush_done(u);
+}
+
+/* The temporary file starts with a dot: never served, and swept at start-up. */
+static void open_tmp_work(struct uvh_job *j)
+{
+    struct uvh_upload *u = container_of(j, struct uvh_upload, job);
+    uv_fs_t req;
+    u->job_result = uv_fs_open(NULL, &req, u->tmp_path,
+                               UV_FS_O_RDWR | UV_FS_O_CREAT | UV_FS_O_EXCL, 0644, NULL);
+    uv_fs_req_cleanup(&req);
+}
+
+static void on_tmp_opened(struct uvh_job *j, int status)
+{
+    struct uvh_upload *u = container_of(j, struct uvh_upload, job);
+    int rc = status < 0 ? status : u->job_result;
+    if (rc >= 0) {
+        u->fd = rc;
+        u->tmp_exists = true;
+    }
+    if (rc < 0 || u->released) {
+        if (rc < 0)
+            u->io_error = rc;
+        u->buf_len = 0;
+        flush_done(u);
+        return;
+    }
+    flush(u);
+}
+
+/* Opens the temporary file first, then writes the buffer to it; one job at a time. */
+static void flush(struct uvh_upload *u)
+{
+    u->busy = true;
+    int rc = u->fd >= 0 ? uvh_pool_submit(u->pool, &u->job, write_work, on_written)
+                        : uvh_pool_submit(u->pool, &u->job, open_tmp_work, on_tmp_opened);
+    if (rc < 0) {
+        u->io_error = rc;
+        u->buf_len = 0;
+        flush_done(u);
+    }
+}
+
+bool uvh_upload_body_pause(struct uvh_exchange *x)
+{
+    struct uvh_upload *u = x->h.upload;
+    if (!u) /* refused at the head: the body is being dropped */
+        return false;
+    if (u->busy)
+        return true;
+    if (u->buf_len < UPLOAD_FLUSH_AT || u->io_error)
+        return false;
+    flush(u);
+    return true;
+}
+
+enum uvh_status uvh_upload_begin(struct uvh_exchange *x)
+{
+    struct uvh_request *req = &x->req;
+    const struct uvh_env *s = x->env;
+    struct uvh_slice expect = req->hdr[UVH_HDR_EXPECT];
+    char why[160];
+
+    if (!is_json_type(req->hdr[UVH_HDR_CONTENT_TYPE])) {
+        uvh_log_escape(why, sizeof(why), req->hdr[UVH_HDR_CONTENT_TYPE]);
+        uvh_clog(UVH_LOG_INFO, x->id, "Upload from %s rejected: Content-Type \"%s\" is not JSON",
+                 x->peer, req->hdr[UVH_HDR_CONTENT_TYPE].ptr ? why : "(none)");
+        return UVH_STATUS_UNSUPPORTED_MEDIA_TYPE;
+    }
+    if (expect.ptr && !uvh_slice_eq_nocase(expect, UVH_SLICE_LIT("100-continue"))) {
+        uvh_clog(UVH_LOG_INFO, x->id, "Upload from %s rejected: unknown expectation", x->peer);
+        return UVH_STATUS_EXPECTATION_FAILED;
+    }
+    if (req->has_length && req->content_length > s->cfg->max_body) {
+        uvh_clog(UVH_LOG_INFO, x->id, "Upload from %s rejected: %llu bytes, over --max-body %u",
+                 x->peer, (unsigned long long)req->content_length, s->cfg->max_body);
+        return UVH_STATUS_CONTENT_TOO_LARGE;
+    }
+    uv_once(&validate_once, validate_init);
+    struct uvh_upload *u = malloc(sizeof(*u));
+    if (!u)
+        return UVH_STATUS_SERVICE_UNAVAILABLE;
+    memset(u, 0, offsetof(struct uvh_upload, buf));
+    u->x = x;
+    u->pool = s->pool;
+    u->fd = -1;
+    u->max_body = s->cfg->max_body;
+    snprintf(u->dir, sizeof(u->dir), "%s/uploads", s->root);
+    snprintf(u->tmp_path, sizeof(u->tmp_path), "%s/" TMP_PREFIX "%llu-%llx" TMP_SUFFIX, u->dir,
+             (unsigned long long)x->id, (unsigned long long)uv_hrtime());
+    x->h.upload = u;
+    req->sink = on_body_bytes;
+    req->sink_ctx = u;
+    if (expect.ptr)
+        uvh_exchange_send_continue(x);
+    return UVH_STATUS_OK;
+}
+
+/* ---- the finish job (threadpool): validate, make durable, name without overwriting ---- */
+
+static int write_all(uv_file fd, const char *p, size_t len, int64_t off)
+{
+    uv_fs_t r;
+    while (len) {
+        uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
+        int n = uv_fs_write(NULL, &r, fd, &b, 1, off, NULL);
+        uv_fs_req_cleanup(&r);
+        if (n <= 0)
+            return n < 0 ? n : UV_EIO;
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+struct file_reader {
+    uv_file fd;
+    int64_t off;
+};
+
+static size_t read_chunk(void *buf, size_t len, void *data)
+{
+    struct file_reader *fr = data;
+    uv_fs_t r;
+    uv_buf_t b = uv_buf_init(buf, (unsigned)len);
+    int n = uv_fs_read(NULL, &r, fr->fd, &b, 1, fr->off, NULL);
+    uv_fs_req_cleanup(&r);
+    if (n < 0)
+        return (size_t)-1;
+    fr->off += n;
+    return (size_t)n;
+}
+
+static int fail_job(struct uvh_upload *u, enum uvh_status st, int err, const char *what)
+{
+    u->result = st;
+    snprintf(u->message, sizeof(u->message), "%s: %s", what, uv_strerror(err));
+    return -1;
+}
+
+/* RFC 8259: any JSON text at top level, UTF-8 without BOM, no NUL, no duplicate keys. */
+/* jansson on the file, one at a time and in the released arena: for its error text. */
+static json_t *jansson_load_file(struct uvh_upload *u, json_error_t *e)
+{
+    struct file_reader fr = {u->fd, 0};
+    uv_mutex_lock(&validate_mutex);
+    arena_on = true;
+    json_t *root = json_load_callback(read_chunk, &fr, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, e);
+    json_decref(root);
+    arena_on = false;
+    arena_drop();
+    uv_mutex_unlock(&validate_mutex);
+    return root; /* only its NULL-ness may be used */
+}
+
+/* Streams the temporary file through the bounded-memory checker (which accepts exactly what
+ * jansson accepts within its key budget): a large document never becomes a tree. Returns 1
+ * valid, 0 invalid, UV_E2BIG over the key budget, or another negative libuv error. */
+static int check_file(struct uvh_upload *u)
+{
+    struct uvh_json_check jc;
+    uv_fs_t r;
+    int64_t off = 0;
+    int verdict = 1;
+
+    uvh_json_check_init(&jc);
+    for (;;) {
+        uv_buf_t b = uv_buf_init(u->buf, sizeof(u->buf));
+        int n = uv_fs_read(NULL, &r, u->fd, &b, 1, off, NULL);
+        uv_fs_req_cleanup(&r);
+        if (n < 0) {
+            verdict = n;
+            break;
+        }
+        if (n == 0) {
+            verdict = uvh_json_check_finish(&jc) == 0;
+            break;
+        }
+        off += n;
+        if (uvh_json_check_feed(&jc, u->buf, (size_t)n) != 0) {
+            verdict = uvh_json_check_nomem(&jc)         ? UV_ENOMEM
+                      : uvh_json_check_over_budget(&jc) ? UV_E2BIG
+                                                        : 0;
+            break;
+        }
+    }
+    uvh_json_check_deinit(&jc);
+    return verdict;
+}
+
+/* RFC 8259: any JSON text at top level, UTF-8 without BOM, no NUL, no duplicate keys. A body
+ * still in memory is loaded by jansson; a large one is checked in a stream, and jansson only
+ * describes what is wrong with an invalid one. */
+static int validate(struct uvh_upload *u)
+{
+    json_error_t e;
+    json_t *root;
+
+    if (u->fd < 0) {
+        root = json_loadb(u->buf, u->buf_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+        json_decref(root);
+    } else {
+        int verdict = check_file(u);
+        if (verdict == UV_E2BIG) { /* maybe valid, but jansson's tree would be just as big */
+            u->result = UVH_STATUS_CONTENT_TOO_LARGE;
+            snprintf(u->message, sizeof(u->message),
+                     "Too many distinct object keys: the duplicate-key check holds at most %u "
+                     "MiB of keys per upload",
+                     UVH_JSON_CHECK_MEM_MAX >> 20);
+            return -1;
+        }
+        if (verdict < 0)
+            return fail_job(u,
+                            verdict == UV_ENOMEM ? UVH_STATUS_SERVICE_UNAVAILABLE
+                                                 : UVH_STATUS_INTERNAL_SERVER_ERROR,
+                            verdict, "cannot check the file");
+        if (verdict == 1)
+            return 0;
+        root = jansson_load_file(u, &e);
+    }
+    if (!root) { /* only the pointer's NULL-ness is used after the decref */
+        u->result = UVH_STATUS_BAD_REQUEST;
+        snprintf(u->message, sizeof(u->message), "Invalid JSON: %s at line %d, column %d", e.text,
+                 e.line, e.column);
+        return -1;
+    }
+    return 0;
+}
+
+static void make_name(struct uvh_upload *u)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    unsigned char rnd[3] = {0, 0, 0};
+    uv_random(NULL, NULL, rnd, sizeof(rnd), 0, NULL);
+#ifdef _WIN32
+    gmtime_s(&tm, &now);
+#else
+    gmtime_r(&now, &tm);
+#endif
+    snprintf(u->name, sizeof(u->name), "upload_%04d%02d%02d_%02d%02d%02d_%02x%02x%02x.json",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd[0],
+             rnd[1], rnd[2]);
+}
+
+static int store(struct uvh_upload *u)
+{
+    uv_fs_t r;
+    int rc;
+
+    if (u->fd < 0) { /* the whole body is still in memory */
+        rc = uv_fs_open(NULL, &r, u->tmp_path, UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_EXCL, 0644,
+                        NULL);
+        uv_fs_req_cleanup(&r);
+        if (rc < 0)
+            return fail_job(u, UVH_STATUS_INTERNAL_SERVER_ERROR, rc, "cannot create the file");
+        u->fd = rc;
+        u->tmp_exists = true;
+        rc = write_all(u->fd, u->buf, u->buf_len, 0);
+        if (rc < 0)
+            return fail_job(u, UVH_STATUS_INTERNAL_SERVER_ERROR, rc, "cannot write the file");
+    }
+    rc = uv_fs_fsync(NULL, &r, u->fd, NULL);
+    uv_fs_req_cleanup(&r);
+    if (rc < 0)
+        return fail_job(u, UVH_STATUS_INTERNAL_SERVER_ERROR, rc, "cannot flush the file");
+    uv_fs_close(NULL, &r, u->fd, NULL);
+    uv_fs_req_cleanup(&r);
+    u->fd = -1;
+
+    /* A hard link is an exclusive create of the final name: it never replaces a file, and the
+     * data is already on disk under the temporary name. A clash draws a new suffix. */
+    char final_path[sizeof(u->dir) + sizeof(u->name) + 1];
+    for (int attempt = 0;; attempt++) {
+        make_name(u);
+        snprintf(final_path, sizeof(final_path), "%s/%s", u->dir, u->name);
+        rc = uv_fs_link(NULL, &r, u->tmp_path, final_path, NULL);
+        uv_fs_req_cleanup(&r);
+        if (rc != UV_EEXIST || attempt == 32)
+            break;
+    }
+    if (rc < 0)
+        return fail_job(u, UVH_STATUS_INTERNAL_SERVER_ERROR, rc, "cannot name the file");
+    u->stored = true;
+    uv_fs_unlink(NULL, &r, u->tmp_path, NULL);
+    uv_fs_req_cleanup(&r);
+    u->tmp_exists = false;
+#ifndef _WIN32
+    /* The new directory entry must survive a power loss too. */
+    rc = uv_fs_open(NULL, &r, u->dir, UV_FS_O_RDONLY, 0, NULL);
+    uv_fs_req_cleanup(&r);
+    if (rc >= 0) {
+        uv_fs_fsync(NULL, &r, rc, NULL);
+        uv_fs_req_cleanup(&r);
+        uv_fs_close(NULL, &r, rc, NULL);
+        uv_fs_req_cleanup(&r);
+    }
+#endif
+    return 0;
+}
+
+static void finish_work(struct uvh_job *j)
+{
+    struct uvh_upload *u = container_of(j, struct uvh_upload, job);
+    uv_fs_t r;
+
+    u->result = UVH_STATUS_CREATED;
+    if (u->io_error) {
+        fail_job(u, UVH_STATUS_INTERNAL_SERVER_ERROR, u->io_error, "cannot write the file");
+    } else if (u->fd >= 0 && u->buf_len &&
+               (u->io_error = write_all(u->fd, u->buf, u->buf_len, (int64_t)u->written)) < 0) {
+        fail_job(u, UVH_STATUS_INTERNAL_SERVER_ERROR, u->io_error, "cannot write the file");
+    } else if (validate(u) == 0) {
+        store(u);
+    }
+    if (u->result != UVH_STATUS_CREATED) { /* nothing partial stays visible */
+        if (u->fd >= 0) {
+            uv_fs_close(NULL, &r, u->fd, NULL);
+            uv_fs_req_cleanup(&r);
+            u->fd = -1;
+        }
+        if (u->tmp_exists) {
+            uv_fs_unlink(NULL, &r, u->tmp_path, NULL);
+            uv_fs_req_cleanup(&r);
+            u->tmp_exists = false;
+        }
+    }
+}
+
+static void reply_json_error(struct uvh_response *res, enum uvh_status st, const char *message)
+{
+    json_t *o = json_pack("{s:s, s:s}", "status", "error", "message", message);
+    res->status = st;
+    res->content_type = "application/json";
+    res->body_len = o ? json_dumpb(o, res->body, sizeof(res->body), JSON_COMPACT) : 0;
+    if (res->body_len > sizeof(res->body))
+        res->body_len = 0;
+    res->content_length = res->body_len;
+    json_decref(o);
+}
+
+static void on_finished(struct uvh_job *j, int status)
+{
+    struct uvh_upload *u = container_of(j, struct uvh_upload, job);
+
+    u->busy = false;
+    if (u->released) { /* the request ended while the job ran: nobody to answer */
+        discard(u);
+        return;
+    }
+    struct uvh_exchange *x = u->x;
+    struct uvh_response *res = &x->res;
+    if (status < 0 && u->result == UVH_STATUS_CREATED && !u->stored)
+        u->result = UVH_STATUS_INTERNAL_SERVER_ERROR;
+    if (uvh_exchange_gone(x)) {
+        uvh_exchange_finish(x);
+        return;
+    }
+    res->served = "upload";
+    res->served_size = u->received;
+    if (u->result == UVH_STATUS_CREATED) {
+        uvh_clog(UVH_LOG_INFO, x->id, "Upload from %s saved as uploads/%s (%llu bytes)", x->peer,
+                 u->name, (unsigned long long)u->received);
+        res->status = UVH_STATUS_CREATED;
+        res->content_type = "application/json";
+        uvh_response_add(res, "Location", "/uploads/%s", u->name);
+        int n = snprintf(res->body, sizeof(res->body),
+                         "{\"status\": \"success\", \"message\": \"File created successfully\", "
+                         "\"filepath\": \"/uploads/%s\"}",
+                         u->name);
+        res->body_len = (size_t)n;
+        res->content_length = res->body_len;
+    } else {
+        uvh_clog(u->result == UVH_STATUS_BAD_REQUEST ? UVH_LOG_INFO : UVH_LOG_ERROR, x->id,
+                 "Upload from %s rejected (%llu bytes): %s", x->peer,
+                 (unsigned long long)u->received, u->message);
+        reply_json_error(res, u->result, u->message);
+    }
+    uvh_exchange_respond(x);
 }
 
 static void start_finish(struct uvh_upload *u)

@@ -8,7 +8,8 @@
 #include "http_status.h"
 
 /* At the end of the head: checks media type (415), Expect (417) and the declared length (413),
- * then takes the body (streamed to a temporary file) and sends 100 Continue when asked.
+ * then takes the body (buffered in memory, flushed to a temporary file once it passes 32 KiB)
+ * and sends 100 Continue when asked.
  * Returns UVH_STATUS_OK, or the status to refuse with before any body byte is read. */
 enum uvh_status uvh_upload_begin(struct uvh_exchange *x);
 
@@ -23,6 +24,10 @@ enum uvh_status uvh_upload_finish(struct uvh_exchange *x);
 /* The request is over (answered, or its connection closed): frees the upload; one that was
  * not stored has its temporary file removed first. */
 void uvh_upload_release(struct uvh_exchange *x);
+
+/* Process start-up (uvh_process_init), before any upload: jansson allocates through the arena
+ * that lets a large invalid body's tree be unmapped at once after validation. */
+void uvh_upload_set_json_allocator(void);
 
 /* Start-up: removes temporary files an interrupted run left in DIR (ROOT/uploads). */
 void uvh_upload_sweep(const char *dir);

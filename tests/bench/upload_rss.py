@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Memory of the server under concurrent uploads (issue 5: "50 concurrent 5 MiB uploads must not
-raise the server's RSS by more than 32 MiB"). Linux only (/proc); standard library only.
+raise the server's RSS by more than 32 MiB"; issue 10 item 14: "8 concurrent uploads of 10 MiB
+flat objects must not raise it by more than 64 MiB"). Linux only (/proc); standard library only.
 
 usage: upload_rss.py PATH/TO/uvhttpd [--count N] [--size-mib M] [--limit-mib L]
-                     [--shape string|array|both]
+                     [--shape string|array|both|keys]
 
 Starts the binary on 127.0.0.1 port 0 with a temporary document root, reads VmRSS from
 /proc/PID/status once it is ready (before), then sends N concurrent uploads of M MiB each (one
@@ -14,11 +15,16 @@ thread and one connection per upload, all released at once) while a sampler read
 
 and checks that every upload got 201 and that N complete files with the right bytes are in
 ROOT/uploads/. Bodies are JSON objects of exactly M MiB holding one long string ("string") or
-an array of small numbers ("array"); the default runs both, each on a fresh server. Exits 1 if
-the growth is over the limit or anything failed, 2 on bad usage.
+an array of small numbers ("array"); the default runs both, each on a fresh server. "keys" is
+one flat object of M MiB of the shortest distinct keys ("0":0,"1":0,...,"a0":0,...), what the
+duplicate-key check pays most for: past the checker's key budget (src/json_check.h) every such
+upload must be answered 413 and nothing stored (`python3 upload_rss.py BIN --shape keys
+--count 8 --size-mib 10 --limit-mib 64` is the issue's figure). Exits 1 if the growth is over
+the limit or anything failed, 2 on bad usage.
 """
 
 import argparse
+import itertools
 import os
 import re
 import shutil
@@ -67,10 +73,32 @@ SHAPES = {
 }
 
 
+# "keys": keys made of [0-9A-Za-z], all of length 1, then all of length 2, ...; the prefix and
+# suffix keys have a "_", so they never clash with them.
+KEY_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+SHAPES["keys"] = (b'{"_upload": "%03d", ', None, b'"_end": 0}')
+# What each shape's uploads must be answered (the flat objects are over the key budget).
+EXPECT = {"string": 201, "array": 201, "keys": 413}
+
+
+def key_members(n):
+    """'"K":0,' members with the shortest distinct keys, n bytes in all (spaces pad the front)."""
+    out, used = [], 0
+    for length in itertools.count(1):
+        for k in itertools.product(KEY_CHARS, repeat=length):
+            m = '"%s":0,' % "".join(k)
+            if used + len(m) > n:
+                return b" " * (n - used) + "".join(out).encode()
+            out.append(m)
+            used += len(m)
+
+
 def make_filler(shape, size):
     """The shared middle part, so that prefix + filler + suffix is exactly size bytes."""
     prefix, unit, suffix = SHAPES[shape]
     n = size - len(prefix % 0) - len(suffix)
+    if unit is None:
+        return key_members(n)
     return b" " * (n % len(unit)) + unit * (n // len(unit))
 
 
@@ -80,7 +108,7 @@ def body_parts(shape, i, filler):
     return prefix % i, filler, suffix
 
 
-def upload(port, shape, i, filler, results, start):
+def upload(port, shape, i, filler, results, start, expect=201):
     prefix, middle, suffix = body_parts(shape, i, filler)
     length = len(prefix) + len(middle) + len(suffix)
     try:
@@ -106,7 +134,7 @@ def upload(port, shape, i, filler, results, start):
         m = re.match(rb"HTTP/1\.1 (\d{3}) ", reply)
         fp = FILEPATH.search(reply)
         results[i] = (int(m.group(1)) if m else 0, fp.group(1).decode() if fp else None,
-                      "" if m and m.group(1) == b"201" else "reply %r" % reply[-200:])
+                      "" if m and int(m.group(1)) == expect else "reply %r" % reply[-200:])
     except OSError as e:
         results[i] = (0, None, "I/O: %s" % e)
     finally:
@@ -125,6 +153,7 @@ def drain(stream, lines, ready):
 def measure(binary, count, size_mib, limit_mib, shape="string", out=sys.stdout):
     """Runs the measurement on a new server; returns (ok, growth_mib, failures)."""
     failures = []
+    expect = EXPECT[shape]
     filler = make_filler(shape, size_mib * 1024 * 1024)
     tmp = tempfile.mkdtemp(prefix="uvhttpd-rss-")
     root = os.path.join(tmp, "root")
@@ -132,7 +161,10 @@ def measure(binary, count, size_mib, limit_mib, shape="string", out=sys.stdout):
     with open(os.path.join(root, "index.html"), "wb") as f:
         f.write(b"<p>rss</p>\n")
     lines, ready = [], threading.Event()
-    proc = subprocess.Popen([binary, "0", "--root", root], stdin=subprocess.DEVNULL,
+    # --max-body: room for the body (the default 10 MiB is exactly enough for --size-mib 10).
+    proc = subprocess.Popen([binary, "0", "--root", root,
+                             "--max-body", str(max(size_mib, 10) * 1024 * 1024)],
+                            stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     reader = threading.Thread(target=drain, args=(proc.stderr, lines, ready), daemon=True)
     reader.start()
@@ -147,7 +179,8 @@ def measure(binary, count, size_mib, limit_mib, shape="string", out=sys.stdout):
         sampler.start()
         results = [None] * count
         start = threading.Barrier(count + 1)
-        threads = [threading.Thread(target=upload, args=(port, shape, i, filler, results, start))
+        threads = [threading.Thread(target=upload,
+                                    args=(port, shape, i, filler, results, start, expect))
                    for i in range(count)]
         for t in threads:
             t.start()
@@ -168,6 +201,11 @@ def measure(binary, count, size_mib, limit_mib, shape="string", out=sys.stdout):
                 failures.append("upload %d: no result" % i)
                 continue
             status, fp, err = r
+            if expect != 201:
+                if status != expect:
+                    failures.append("upload %d: status %d, expected %d %s"
+                                    % (i, status, expect, err))
+                continue
             if status != 201 or not fp:
                 failures.append("upload %d: status %d %s" % (i, status, err))
                 continue
@@ -190,17 +228,18 @@ def measure(binary, count, size_mib, limit_mib, shape="string", out=sys.stdout):
         leftovers = [n for n in os.listdir(os.path.join(root, "uploads")) if n.startswith(".")]
         if len(names) != count - sum(1 for r in results if not r or r[0] != 201):
             failures.append("%d distinct names for %d uploads" % (len(names), count))
-        if len(stored) != count:
-            failures.append("%d files in uploads/, expected %d" % (len(stored), count))
+        if len(stored) != (count if expect == 201 else 0):
+            failures.append("%d files in uploads/, expected %d"
+                            % (len(stored), count if expect == 201 else 0))
         if leftovers:
             failures.append("temporary files left: %s" % leftovers)
         print("upload RSS: before %.1f MiB, peak %.1f MiB, growth %.1f MiB (limit %d MiB)"
               % (before / 1024.0, peak / 1024.0, growth, limit_mib), file=out)
         after = vm_kib(proc.pid, "VmRSS")
         print("  %d x %d MiB uploads of %s bodies in %.2f s, %d RSS samples, %.1f MiB after; "
-              "%d of %d answered 201"
+              "%d of %d answered %d"
               % (count, size_mib, shape, took, sampler.samples, after / 1024.0,
-                 sum(1 for r in results if r and r[0] == 201), count), file=out)
+                 sum(1 for r in results if r and r[0] == expect), count, expect), file=out)
         if growth > limit_mib:
             failures.append("%s bodies: RSS grew by %.1f MiB, over the %d MiB limit"
                             % (shape, growth, limit_mib))
@@ -226,9 +265,9 @@ def main():
     ap.add_argument("--count", type=int, default=50)
     ap.add_argument("--size-mib", type=int, default=5)
     ap.add_argument("--limit-mib", type=int, default=32)
-    ap.add_argument("--shape", choices=["string", "array", "both"], default="both",
-                    help="body shape: one long JSON string, an array of small numbers, or one "
-                         "run of each (default)")
+    ap.add_argument("--shape", choices=["string", "array", "both", "keys"], default="both",
+                    help="body shape: one long JSON string, an array of small numbers, one run "
+                         "of each (default), or a flat object of short distinct keys")
     args = ap.parse_args()
     if not os.path.exists("/proc/self/status"):
         print("upload_rss: needs Linux /proc", file=sys.stderr)

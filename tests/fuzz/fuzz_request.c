@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "process.h"
 #include "server.h"
 
 /* meson points this at a scratch copy of resources/ in the build dir (tests/fuzz/meson.build). */
@@ -68,7 +69,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz_request: ignoring UVHTTPD_FUZZ_LOG=%s\n", level);
     uvh_log_threshold = cfg.log_level;
     dump = d && *d && strcmp(d, "0") != 0;
-    uvh_server_set_threadpool_size(cfg.threads);
+    uvh_process_init(); /* as main() does: SIGPIPE ignored, the binary's malloc and jansson setup */
+    uvh_pool_set_size(cfg.threads);
     if (uvh_server_new_unbound(&cfg, &srv) != 0) {
         fprintf(stderr, "fuzz_request: cannot start a server on %s (set UVHTTPD_FUZZ_ROOT)\n",
                 cfg.root);

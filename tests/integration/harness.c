@@ -22,6 +22,7 @@
 #include <criterion/criterion.h>
 
 #include "log.h"
+#include "process.h"
 
 bool th_external(void)
 {
@@ -59,7 +60,8 @@ void th_start(struct th_server *ts, void (*tweak)(struct uvh_config *cfg))
     ts->cfg.root = ts->root;
     if (tweak)
         tweak(&ts->cfg);
-    uvh_server_set_threadpool_size(ts->cfg.threads);
+    uvh_process_init(); /* as main() does: SIGPIPE ignored, the binary's malloc and jansson setup */
+    uvh_pool_set_size(ts->cfg.threads);
     cr_assert_eq(uvh_server_new(&ts->cfg, &ts->srv), 0, "server failed to start");
     snprintf(ts->host, sizeof(ts->host), "127.0.0.1");
     ts->port = (int)ts->srv->port;
@@ -140,7 +142,7 @@ void th_sendf(const struct th_server *ts, int fd, const char *fmt, ...)
     free(s);
 }
 
-/* Reads into buf until `done` says the buffer holds what we need; returns bytes or -1. */
+/* One recv into buf, retried on EINTR; returns the bytes read, 0 at EOF, or -1. */
 static ssize_t recv_some(int fd, char *buf, size_t cap)
 {
     for (;;) {

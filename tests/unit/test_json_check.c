@@ -1,7 +1,7 @@
 /* test_json_check.c - the streaming validator against jansson itself: hand-written cases for every
  * rule (each also run through json_loadb), every case fed whole, byte by byte and split at every
- * offset, a few thousand generated and mutated documents with a fixed seed, and the memory bound
- * on a 20 MiB array. */
+ * offset, a few thousand generated and mutated documents with a fixed seed, the memory bound
+ * on a 20 MiB array, and the key budget (issue 10 item 14): exact verdicts within it. */
 #include <criterion/criterion.h>
 
 #include <limits.h>
@@ -917,4 +917,198 @@ Test(json_check, memory, .timeout = 60)
     cr_assert_eq(verdict, 0);
     cr_assert_eq(peak, 0);
     free(big);
+}
+
+/* ---- (e) the key budget (issue 10 item 14) ---- */
+
+/* The n-th shortest key over [0-9A-Za-z]: "0".."z", then "00".."zz", ... */
+static void short_key(size_t n, char *out)
+{
+    static const char chars[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    size_t len = 1, span = 62;
+    while (n >= span) {
+        n -= span;
+        span *= 62;
+        len++;
+    }
+    out[len] = '\0';
+    while (len--) {
+        out[len] = chars[n % 62];
+        n /= 62;
+    }
+}
+
+/* Appends members "K":0 with the keys first..first+n-1, comma-separated. */
+static void short_members(struct text *t, size_t first, size_t n)
+{
+    char k[16];
+    for (size_t i = 0; i < n; i++) {
+        short_key(first + i, k);
+        text_fmt(t, "%s\"%s\":0", i ? "," : "", k);
+    }
+}
+
+/* Feeds p in 64 KiB pieces, as the upload handler does; returns the verdict (0 or -1). */
+static int feed_budget(struct uvh_json_check *jc, const char *p, size_t n)
+{
+    const size_t chunk = 64u << 10;
+    for (size_t i = 0; i < n; i += chunk)
+        if (uvh_json_check_feed(jc, p + i, n - i < chunk ? n - i : chunk))
+            return -1;
+    return uvh_json_check_finish(jc);
+}
+
+/* The issue's document: one 10 MiB flat object of the shortest distinct keys (some 1.2 million).
+ * Keeping every key took ~45 MiB per upload; the check now stops at its budget with a reason
+ * of its own (not "out of memory"), never having held more than the budget. */
+Test(json_check, regress_10_14_flat_object_key_budget, .timeout = 60)
+{
+    struct text t = {0};
+    size_t n = 0;
+    text_str(&t, "{");
+    while (t.len < (10u << 20) - 16) {
+        char k[16];
+        short_key(n, k);
+        text_fmt(&t, "%s\"%s\":0", n ? "," : "", k);
+        n++;
+    }
+    text_str(&t, "}");
+    cr_assert(jansson_valid(t.p, t.len), "jansson takes it (it builds a tree)");
+
+    struct uvh_json_check jc;
+    uvh_json_check_init(&jc);
+    int verdict = feed_budget(&jc, t.p, t.len);
+    size_t peak = uvh_json_check_mem_peak(&jc);
+    fprintf(stderr, "json_check key budget: %zu keys in %zu bytes: verdict %d (%s), peak %zu\n", n,
+            t.len, verdict, verdict ? uvh_json_check_reason(&jc) : "valid", peak);
+    cr_assert_eq(verdict, -1, "a 10 MiB flat object is over the key budget");
+    cr_assert_str_eq(uvh_json_check_reason(&jc), "too many distinct object keys");
+    cr_assert(uvh_json_check_over_budget(&jc));
+    cr_assert_not(uvh_json_check_nomem(&jc));
+    cr_assert_leq(peak, UVH_JSON_CHECK_MEM_MAX, "peak %zu bytes", peak);
+    uvh_json_check_deinit(&jc);
+    free(t.p);
+}
+
+/* Within the budget nothing changes: the largest flat object of short keys that fits is valid,
+ * a duplicate of its first key at the end is found, and objects that close give their keys
+ * back, so one after another may each come close to the budget. */
+Test(json_check, key_budget_within)
+{
+    struct text t = {0};
+    struct uvh_json_check jc;
+
+    /* the most keys that fit: grow until the budget refuses */
+    size_t lo = 1000, hi = 400000;
+    while (lo + 1 < hi) {
+        size_t mid = (lo + hi) / 2;
+        t.len = 0;
+        text_str(&t, "{");
+        short_members(&t, 0, mid);
+        text_str(&t, "}");
+        uvh_json_check_init(&jc);
+        if (feed_budget(&jc, t.p, t.len) == 0)
+            lo = mid;
+        else
+            hi = mid;
+        cr_assert_leq(uvh_json_check_mem_peak(&jc), UVH_JSON_CHECK_MEM_MAX);
+        uvh_json_check_deinit(&jc);
+    }
+    fprintf(stderr, "json_check key budget: a flat object of short keys fits %zu keys\n", lo);
+    cr_assert_geq(lo, 100000, "the budget should fit 100,000 short keys");
+
+    t.len = 0;
+    text_str(&t, "{");
+    short_members(&t, 0, lo);
+    text_str(&t, "}");
+    cr_assert(check_same(t.p, t.len, 0, NULL));
+    t.p[t.len - 1] = ',';
+    text_str(&t, "\"\\u0030\":1}"); /* "\u0030" is "0", the first key */
+    cr_assert_not(check_same(t.p, t.len, 0, NULL));
+    uvh_json_check_init(&jc);
+    cr_assert_eq(feed_budget(&jc, t.p, t.len), -1);
+    cr_assert_str_eq(uvh_json_check_reason(&jc), "duplicate object key");
+    cr_assert_not(uvh_json_check_over_budget(&jc));
+    uvh_json_check_deinit(&jc);
+
+    /* three big objects one after another (in an array and as siblings), each under it */
+    t.len = 0;
+    text_str(&t, "[{");
+    short_members(&t, 0, lo * 9 / 10);
+    text_str(&t, "},{\"x\":{");
+    short_members(&t, 0, lo * 9 / 10);
+    text_str(&t, "},\"y\":{");
+    short_members(&t, 0, lo * 9 / 10);
+    text_str(&t, "}}]");
+    cr_assert(check_same(t.p, t.len, 0, NULL));
+
+    /* but keys of objects open at once add up */
+    t.len = 0;
+    text_str(&t, "{");
+    short_members(&t, 0, lo * 6 / 10);
+    text_str(&t, ",\"_\":{");
+    short_members(&t, 0, lo * 6 / 10);
+    text_str(&t, "}}");
+    cr_assert(jansson_valid(t.p, t.len));
+    uvh_json_check_init(&jc);
+    cr_assert_eq(feed_budget(&jc, t.p, t.len), -1);
+    cr_assert(uvh_json_check_over_budget(&jc));
+    uvh_json_check_deinit(&jc);
+    free(t.p);
+}
+
+/* The differential test again under small budgets: the verdict is jansson's, or "over the
+ * budget" (never a wrong valid/invalid), and the peak never passes the budget. */
+Test(json_check, key_budget_differential, .timeout = 120)
+{
+    static const size_t budgets[] = {0, 64, 200, 512, 1024, 4096, 16384};
+    struct text doc = {0};
+    size_t exact = 0, over = 0;
+
+    for (int i = 0; i < 600; i++) {
+        doc.len = 0;
+        if (i % 4 == 3) {
+            text_str(&doc, "{");
+            short_members(&doc, rndn(100), 1 + rndn(3000));
+            if (rndn(2))
+                text_fmt(&doc, ",\"%zu\":[]", rndn(10)); /* maybe a duplicate */
+            text_str(&doc, "}");
+        } else if (i % 4 == 2) {
+            random_text(&doc, 0);
+        } else {
+            json_t *tree = random_tree(0);
+            char *s = json_dumps(tree, JSON_ENCODE_ANY | JSON_COMPACT);
+            cr_assert_not_null(s);
+            text_str(&doc, s);
+            free(s);
+            json_decref(tree);
+        }
+        bool want = jansson_valid(doc.p, doc.len);
+        for (size_t b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
+            struct uvh_json_check jc;
+            uvh_json_check_init(&jc);
+            jc.mem_max = budgets[b];
+            size_t chunk = 1 + rndn(300);
+            int r = 0;
+            for (size_t k = 0; k < doc.len && r == 0; k += chunk)
+                r = uvh_json_check_feed(&jc, doc.p + k, doc.len - k < chunk ? doc.len - k : chunk);
+            if (r == 0)
+                r = uvh_json_check_finish(&jc);
+            cr_assert_leq(uvh_json_check_mem_peak(&jc), budgets[b]);
+            if (uvh_json_check_over_budget(&jc)) {
+                cr_assert_eq(r, -1);
+                over++;
+            } else {
+                cr_assert_eq(r == 0, want, "doc %d, budget %zu: jansson says %s", i, budgets[b],
+                             want ? "valid" : "invalid");
+                exact++;
+            }
+            uvh_json_check_deinit(&jc);
+        }
+    }
+    fprintf(stderr, "json_check key budget: %zu verdicts equal to jansson's, %zu over budget\n",
+            exact, over);
+    cr_assert_gt(exact, 1000);
+    cr_assert_gt(over, 1000);
+    free(doc.p);
 }

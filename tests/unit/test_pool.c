@@ -1,4 +1,4 @@
-/* test_pool.c - uvh_server_set_threadpool_size: libuv's pool runs exactly that many jobs at once.
+/* test_pool.c - uvh_pool_set_size: libuv's pool runs exactly that many jobs at once.
  * Criterion runs each Test in its own process, so every Test sees a fresh, unstarted pool. */
 #include <criterion/criterion.h>
 
@@ -6,7 +6,7 @@
 
 #include <uv.h>
 
-#include "server.h"
+#include "pool.h"
 
 #define HOLD_MS 60        /* a full pool keeps its jobs this long, so an extra thread shows */
 #define WAIT_MAX_MS 1000u /* no job waits longer than this for the pool to fill */
@@ -72,7 +72,7 @@ static void check_width(unsigned width)
     uv_loop_t loop;
 
     cr_assert_leq(p.total, MAX_JOBS);
-    cr_assert_eq(uvh_server_set_threadpool_size(width), 0);
+    cr_assert_eq(uvh_pool_set_size(width), 0);
     cr_assert_eq(uv_mutex_init(&p.mu), 0);
     cr_assert_eq(uv_cond_init(&p.cond), 0);
     cr_assert_eq(uv_loop_init(&loop), 0);

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "conn.h"
+#include "exchange.h"
 #include "server.h"
 #include "static_handler.h"
 
@@ -80,29 +80,31 @@ Test(static_handler, regress_10_11_long_root_path_bound, .fini = remove_long_roo
     cr_assert_eq(uvh_server_new_unbound(&cfg, &s), 0, "server on %s", long_root);
     cr_assert_geq(s->root_len, 200u);
 
-    struct uvh_conn *c = calloc(1, sizeof(*c));
     struct uvh_exchange *x = calloc(1, sizeof(*x));
-    cr_assert(c && x);
-    c->server = s;
-    c->x = x;
-    snprintf(c->peer, sizeof(c->peer), "127.0.0.1:1");
-    uvh_static_init(&x->file);
-    memset(x->file.small, CANARY, sizeof(x->file.small));
+    struct uvh_static_file *f = malloc(sizeof(*f));
+    cr_assert(x && f);
+    x->env = &s->cenv.env;
+    x->peer = "127.0.0.1:1";
+    /* The handler takes its state from its free list: put a canaried one there first. */
+    memset(f->small, CANARY, sizeof(f->small));
+    x->h.file = f;
+    uvh_static_release(x);
 
     char *path = dir_path(UVH_PATH_MAX - 1);
     x->req.path = uvh_slice_from(path);
     x->req.target = x->req.path;
-    enum uvh_status st = uvh_static_handle(c);
-    for (size_t i = 0; i < sizeof(x->file.small); i++)
-        cr_assert_eq(x->file.small[i], CANARY,
+    enum uvh_status st = uvh_static_handle(x);
+    cr_assert_eq(x->h.file, f, "the handler did not take its state from its free list");
+    for (size_t i = 0; i < sizeof(f->small); i++)
+        cr_assert_eq(f->small[i], CANARY,
                      "byte %zu after path[] was overwritten (0x%02x): root %zu + path %zu bytes", i,
-                     (unsigned char)x->file.small[i], s->root_len, strlen(path));
+                     (unsigned char)f->small[i], s->root_len, strlen(path));
     cr_assert_eq(st, UVH_STATUS_NOT_FOUND, "a path that cannot fit: status %d, want 404", st);
-    cr_assert_lt(x->file.path_len, sizeof(x->file.path));
+    cr_assert_lt(f->path_len, sizeof(f->path));
 
+    uvh_static_release(x);
     free(path);
     free(x);
-    free(c);
     uvh_server_stop(s); /* nothing was queued: the loop closes clean */
     cr_assert_eq(uvh_server_run(s), 0);
     uvh_server_free(s);
