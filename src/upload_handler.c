@@ -24,6 +24,7 @@
 #define UPLOAD_FLUSH_AT (32 * 1024) /* + one read (< 18 KiB) always fits in UPLOAD_BUF */
 #define TMP_PREFIX ".upload-"
 #define TMP_SUFFIX ".tmp"
+#define SWEEP_AGE_S 120 /* a temporary file untouched this long is an interrupted upload */
 
 struct uvh_upload {
     struct uvh_conn *conn;     /* valid until released */
@@ -666,7 +667,8 @@ void uvh_upload_sweep(const char *dir)
     uv_fs_t req;
     uv_dirent_t ent;
     char path[UVH_PATH_MAX + 320];
-    int removed = 0;
+    int removed = 0, kept = 0;
+    int64_t now = (int64_t)time(NULL);
 
     if (uv_fs_scandir(NULL, &req, dir, 0, NULL) < 0) {
         uv_fs_req_cleanup(&req);
@@ -679,6 +681,15 @@ void uvh_upload_sweep(const char *dir)
             continue;
         uv_fs_t un;
         snprintf(path, sizeof(path), "%s/%s", dir, ent.name);
+        /* Another server sharing this root may be writing it right now: only a file nobody
+         * has written for SWEEP_AGE_S is an interrupted upload. */
+        bool fresh =
+            uv_fs_stat(NULL, &un, path, NULL) == 0 && un.statbuf.st_mtim.tv_sec > now - SWEEP_AGE_S;
+        uv_fs_req_cleanup(&un);
+        if (fresh) {
+            kept++;
+            continue;
+        }
         if (uv_fs_unlink(NULL, &un, path, NULL) == 0)
             removed++;
         uv_fs_req_cleanup(&un);
@@ -687,4 +698,9 @@ void uvh_upload_sweep(const char *dir)
     if (removed)
         uvh_log(UVH_LOG_WARN, "Removed %d incomplete upload%s left in %s", removed,
                 removed == 1 ? "" : "s", dir);
+    if (kept)
+        uvh_log(UVH_LOG_INFO,
+                "Kept %d temporary upload file%s in %s written in the last %d s (another server "
+                "may be using them)",
+                kept, kept == 1 ? "" : "s", dir, SWEEP_AGE_S);
 }
