@@ -55,7 +55,7 @@ struct uvh_conn {
     llhttp_t parser;
     struct uvh_conn_env *env;
     struct uvh_conn_link link; /* the server's */
-    struct exchange *x; /* non-NULL while a request is in progress or bytes are buffered */
+    struct exchange *x;        /* non-NULL while a request is in progress or bytes are buffered */
     uvh_exchange_write_cb write_cb;
     uint64_t id;
     uint64_t linger_since_ms; /* loop time the lingering close began */
@@ -587,7 +587,8 @@ static bool on_head(struct uvh_conn *c)
      * one the client has not sent yet (Expect: 100-continue), or that is chunked or too large
      * to drop, is not waited for: answer now and close. */
     bool droppable = st != UVH_STATUS_CONTENT_TOO_LARGE && !(p->flags & F_CHUNKED) &&
-                     p->content_length <= UVH_REQUEST_BODY_MAX && !x->pub.req.hdr[UVH_HDR_EXPECT].ptr;
+                     p->content_length <= UVH_REQUEST_BODY_MAX &&
+                     !x->pub.req.hdr[UVH_HDR_EXPECT].ptr;
     if (st == UVH_STATUS_OK || !has_body || droppable)
         return true;
     fail_request(c, st, "refused before its body");

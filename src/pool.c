@@ -58,8 +58,8 @@ static void job_ended(struct uvh_pool *p)
     if (p->saturated && p->jobs < p->width) {
         p->saturated = false;
         if (p->reported)
-            uvh_log(UVH_LOG_INFO, "Thread pool status: %u/%u active (no longer saturated)",
-                    p->jobs, p->width);
+            uvh_log(UVH_LOG_INFO, "Thread pool status: %u/%u active (no longer saturated)", p->jobs,
+                    p->width);
         p->reported = false;
     }
 }

@@ -10,15 +10,15 @@
 /* The threadpool as one loop sees it: how many of its jobs are in flight. */
 struct uvh_pool {
     uv_loop_t *loop;
-    unsigned width;          /* threads in libuv's pool */
-    unsigned jobs;           /* this loop's jobs in flight */
-    bool saturated;          /* jobs >= width: new ones wait */
-    bool reported;           /* this saturation episode was logged */
-    uint64_t logged_ms;      /* saturation last logged, at most once a second */
+    unsigned width;     /* threads in libuv's pool */
+    unsigned jobs;      /* this loop's jobs in flight */
+    bool saturated;     /* jobs >= width: new ones wait */
+    bool reported;      /* this saturation episode was logged */
+    uint64_t logged_ms; /* saturation last logged, at most once a second */
 };
 
 struct uvh_job;
-typedef void (*uvh_job_fn)(struct uvh_job *j);              /* on a pool thread */
+typedef void (*uvh_job_fn)(struct uvh_job *j);                  /* on a pool thread */
 typedef void (*uvh_job_done_fn)(struct uvh_job *j, int status); /* on the loop thread */
 
 /* One unit of threadpool work, embedded in whatever owns it (container_of gets the owner). */

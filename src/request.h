@@ -61,9 +61,9 @@ struct uvh_request {
     enum uvh_status error; /* why a callback stopped the parser (414, 431, 413) */
     /* Copied from the parser at the end of the head, so only conn.c and request.c touch it. */
     enum uvh_method method_id;
-    uint8_t http_minor;     /* HTTP/1.x */
-    bool has_length;        /* Content-Length was given */
-    bool chunked;           /* Transfer-Encoding: chunked */
+    uint8_t http_minor;      /* HTTP/1.x */
+    bool has_length;         /* Content-Length was given */
+    bool chunked;            /* Transfer-Encoding: chunked */
     uint64_t content_length; /* when has_length */
     uint16_t n_fields;
     uint8_t n_host;

@@ -25,7 +25,7 @@
  * here lives until the write that carries it completes. */
 struct uvh_response {
     enum uvh_status status;
-    const char *content_type; /* static string or NULL */
+    const char *content_type; /* static string, or a buffer of the exchange; NULL for none */
     uint64_t content_length;  /* bytes of body the full (GET) response carries */
     bool head_only;           /* HEAD: the same headers, no body */
     bool keep_alive;          /* decided by the connection just before the head is formatted */

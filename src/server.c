@@ -449,11 +449,8 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
     }
     /* What connections and handlers see of the server, read-only from here on. */
     uvh_pool_init(&s->pool, &s->loop, cfg->threads);
-    s->cenv.env = (struct uvh_env){.cfg = cfg,
-                                   .loop = &s->loop,
-                                   .pool = &s->pool,
-                                   .root = s->root,
-                                   .root_len = s->root_len};
+    s->cenv.env = (struct uvh_env){
+        .cfg = cfg, .loop = &s->loop, .pool = &s->pool, .root = s->root, .root_len = s->root_len};
     s->cenv.hosts = &s->hosts;
     s->cenv.wildcard = s->wildcard;
     s->cenv.port = s->port;

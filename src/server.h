@@ -31,11 +31,11 @@ struct uvh_server {
     const struct uvh_config *cfg;
     struct uvh_host_list hosts; /* names this server answers to */
     bool wildcard;              /* bound to 0.0.0.0 or ::: also accept the local address */
-    bool listening; /* the TCP listener is open (not for uvh_server_new_unbound) */
-    unsigned port;  /* the bound port */
-    char url[96];   /* http://HOST:PORT */
+    bool listening;             /* the TCP listener is open (not for uvh_server_new_unbound) */
+    unsigned port;              /* the bound port */
+    char url[96];               /* http://HOST:PORT */
     size_t root_len;
-    char root[UVH_PATH_MAX]; /* real path of the document root, no trailing slash */
+    char root[UVH_PATH_MAX];     /* real path of the document root, no trailing slash */
     struct uvh_pool pool;        /* this loop's threadpool jobs */
     struct uvh_conn_env cenv;    /* what connections and handlers share; cenv.stopping */
     struct uvh_conn_link *conns; /* live connections */

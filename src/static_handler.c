@@ -3,6 +3,7 @@
  * flight at a time, and the descriptor is closed before the request ends. */
 #include "static_handler.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,6 +40,9 @@ static struct uvh_static_file *file_new(struct uvh_exchange *x)
     f->remaining = 0;
     f->chunk = NULL;
     f->chunk_len = 0;
+    f->chunk_cap = 0;
+    f->ranges.count = 0;
+    f->part = 0;
     f->index_tried = 0;
     f->escaped = false;
     f->preloaded = false;
@@ -138,6 +142,7 @@ static struct uvh_slice basename_of(const struct uvh_static_file *f)
 }
 
 static void read_next(struct uvh_exchange *x);
+static void fill_parts(struct uvh_exchange *x);
 
 static void on_chunk_written(struct uvh_exchange *x, int status)
 {
@@ -191,6 +196,10 @@ static void on_read_done(struct uvh_job *j, int status)
     f->offset += (uint64_t)n;
     f->remaining -= (uint64_t)n;
     f->chunk_len += (size_t)n;
+    if (f->ranges.count > 1) {
+        fill_parts(x);
+        return;
+    }
     if (!f->chunk && f->remaining > 0) { /* a short read of a small body: read the rest */
         read_next(x);
         return;
@@ -207,7 +216,7 @@ static void read_next(struct uvh_exchange *x)
 {
     struct uvh_static_file *f = x->h.file;
     char *base = f->chunk ? f->chunk : f->small;
-    size_t cap = f->chunk ? UVH_FILE_CHUNK : sizeof(f->small);
+    size_t cap = f->chunk ? f->chunk_cap : sizeof(f->small);
     size_t want = f->remaining < cap - f->chunk_len ? (size_t)f->remaining : cap - f->chunk_len;
 
     f->rbuf = uv_buf_init(base + f->chunk_len, (unsigned)want);
@@ -216,6 +225,134 @@ static void read_next(struct uvh_exchange *x)
         uvh_clog(UVH_LOG_ERROR, x->id, "cannot read %s: %s", f->path, uv_strerror(rc));
         read_failed(x);
     }
+}
+
+/* The delimiter before part i with that part's head, or for i == ranges.count the close
+ * delimiter (RFC 9110 section 14.6, RFC 2046 section 5.1.1). Every delimiter but the first
+ * begins with the CRLF that ends the previous part. Returns its length, as snprintf does. */
+static size_t format_delimiter(const struct uvh_static_file *f, size_t i, char *out, size_t cap)
+{
+    int n;
+    if (i == f->ranges.count) {
+        n = snprintf(out, cap, "\r\n--%s--\r\n", f->boundary);
+    } else {
+        const struct uvh_range *r = &f->ranges.r[i];
+        n = snprintf(
+            out, cap, "%s--%s\r\nContent-Type: %s\r\nContent-Range: bytes %llu-%llu/%llu\r\n\r\n",
+            i > 0 ? "\r\n" : "", f->boundary, f->part_type, (unsigned long long)r->start,
+            (unsigned long long)(r->start + r->len - 1), (unsigned long long)f->st.st_size);
+    }
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* A fresh random boundary per response, so that no file can be made to contain it. Without an
+ * entropy source the clock and the connection id still make it unique. */
+static void make_boundary(const struct uvh_exchange *x, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char rnd[UVH_BOUNDARY_LEN / 2];
+
+    if (uv_random(NULL, NULL, rnd, sizeof(rnd), 0, NULL) != 0) {
+        uint64_t t = uv_hrtime(), id = x->id;
+        memcpy(rnd, &t, sizeof(t));
+        memcpy(rnd + sizeof(t), &id, sizeof(rnd) - sizeof(t));
+    }
+    for (size_t i = 0; i < sizeof(rnd); i++) {
+        out[2 * i] = hex[rnd[i] >> 4];
+        out[2 * i + 1] = hex[rnd[i] & 15];
+    }
+    out[UVH_BOUNDARY_LEN] = '\0';
+}
+
+static void on_parts_written(struct uvh_exchange *x, int status)
+{
+    struct uvh_static_file *f = x->h.file;
+    bool done = f->part > f->ranges.count && f->remaining == 0;
+    if (status < 0 || uvh_exchange_gone(x) || done)
+        close_then(x, UVH_STATUS_NONE);
+    else
+        fill_parts(x);
+}
+
+/* Fills f->chunk with delimiters and part bytes, copied from f->small when preloaded and else
+ * read on the threadpool (on_read_done comes back here), and writes it out when it is full or
+ * holds the rest of the body; on_parts_written comes back here for the next buffer. */
+static void fill_parts(struct uvh_exchange *x)
+{
+    struct uvh_static_file *f = x->h.file;
+
+    for (;;) {
+        size_t space = f->chunk_cap - f->chunk_len;
+        if (f->remaining > 0) { /* bytes of the current part */
+            if (space == 0)
+                break;
+            if (!f->preloaded) {
+                read_next(x);
+                return;
+            }
+            size_t n = f->remaining < space ? (size_t)f->remaining : space;
+            memcpy(f->chunk + f->chunk_len, f->small + f->offset, n);
+            f->chunk_len += n;
+            f->offset += n;
+            f->remaining -= n;
+            continue;
+        }
+        if (f->part > f->ranges.count) /* the close delimiter is in the buffer */
+            break;
+        size_t n = format_delimiter(f, f->part, NULL, 0);
+        if (n > space)
+            break;
+        format_delimiter(f, f->part, f->chunk + f->chunk_len, space + 1); /* + 1: the NUL */
+        f->chunk_len += n;
+        if (f->part < f->ranges.count) {
+            f->offset = f->ranges.r[f->part].start;
+            f->remaining = f->ranges.r[f->part].len;
+        }
+        f->part++;
+    }
+    /* The buffer holds at least one delimiter or byte: it is never smaller than one of them. */
+    size_t len = f->chunk_len;
+    f->chunk_len = 0;
+    if (x->res.head_len == 0)
+        uvh_exchange_write_head(x, f->chunk, len, on_parts_written);
+    else
+        uvh_exchange_write_body(x, f->chunk, len, on_parts_written);
+}
+
+/* Two or more ranges in f->ranges: 206 with a multipart/byteranges body (RFC 9110 section
+ * 14.6), its exact length summed up front, streamed through one buffer of at most
+ * UVH_FILE_CHUNK bytes. */
+static void respond_multipart(struct uvh_exchange *x, const char *type)
+{
+    struct uvh_static_file *f = x->h.file;
+    struct uvh_response *res = &x->res;
+    uint64_t total = 0;
+
+    make_boundary(x, f->boundary);
+    snprintf(f->content_type, sizeof(f->content_type), "multipart/byteranges; boundary=%s",
+             f->boundary);
+    f->part_type = type;
+    for (size_t i = 0; i <= f->ranges.count; i++)
+        total += format_delimiter(f, i, NULL, 0) + (i < f->ranges.count ? f->ranges.r[i].len : 0);
+    res->status = UVH_STATUS_PARTIAL_CONTENT;
+    res->content_type = f->content_type;
+    res->content_length = total;
+    uvh_clog(UVH_LOG_DEBUG, x->id, "Sending %zu ranges of %s (%llu bytes)", f->ranges.count,
+             res->served, (unsigned long long)total);
+    if (res->head_only) {
+        close_then(x, UVH_STATUS_OK);
+        return;
+    }
+    f->part = 0;
+    f->remaining = 0;
+    f->chunk_len = 0;
+    f->chunk_cap = total < UVH_FILE_CHUNK ? (size_t)total : UVH_FILE_CHUNK;
+    f->chunk = malloc(f->chunk_cap + 1); /* + 1: snprintf ends a delimiter with a NUL */
+    if (!f->chunk) {
+        close_then(x, UVH_STATUS_SERVICE_UNAVAILABLE);
+        return;
+    }
+    fill_parts(x);
 }
 
 /* Validators, preconditions (RFC 9110 section 13.2.2 order) and ranges, then the head. */
@@ -257,8 +394,13 @@ static void respond_file(struct uvh_exchange *x, const uv_stat_t *st, struct uvh
     if (range.ptr && x->req.method_id == UVH_METHOD_GET &&
         uvh_cond_if_range_ok(req->hdr[UVH_HDR_IF_RANGE], etag, mtime)) {
         struct uvh_range r;
-        switch (uvh_range_parse(range, size, &r)) {
+        switch (uvh_range_parse_set(range, size, &f->ranges)) {
         case UVH_RANGE_PARTIAL:
+            if (f->ranges.count > 1) {
+                respond_multipart(x, mime.type);
+                return;
+            }
+            r = f->ranges.r[0];
             res->status = UVH_STATUS_PARTIAL_CONTENT;
             uvh_response_add(res, "Content-Range", "bytes %llu-%llu/%llu",
                              (unsigned long long)r.start, (unsigned long long)(r.start + r.len - 1),
@@ -294,6 +436,7 @@ static void respond_file(struct uvh_exchange *x, const uv_stat_t *st, struct uvh
             close_then(x, UVH_STATUS_SERVICE_UNAVAILABLE);
             return;
         }
+        f->chunk_cap = UVH_FILE_CHUNK;
     }
     f->chunk_len = 0;
     read_next(x);

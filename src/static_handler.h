@@ -10,16 +10,18 @@
 
 #include "exchange.h"
 #include "http_status.h"
+#include "range.h"
 
 #define UVH_FILE_CHUNK                                                                             \
     (256 * 1024)             /* bytes read per step when a body does not fit the head write */
 #define UVH_FILE_SMALL 16384 /* bodies up to this go out in the same write as the head */
+#define UVH_BOUNDARY_LEN 32  /* hex digits of a multipart/byteranges boundary */
 
 /* Per-request state of the static handler, owned by it (x->h.file) from the request's start to
  * its release; kept on a free list between requests. */
 struct uvh_static_file {
     struct uvh_static_file *next_free;
-    struct uvh_job job;  /* the one threadpool job in flight: open, read or close */
+    struct uvh_job job; /* the one threadpool job in flight: open, read or close */
     struct uvh_exchange *x;
     const struct uvh_env *env; /* read-only from the threadpool: root, root_len */
     int result;                /* the last job's outcome: 0, bytes read, or a libuv error */
@@ -29,9 +31,18 @@ struct uvh_static_file {
     uv_file fd;         /* -1 when closed */
     uint64_t offset;    /* next byte to read */
     uint64_t remaining; /* body bytes still to read */
-    char *chunk;        /* UVH_FILE_CHUNK bytes while streaming a large body, else NULL */
+    char *chunk;        /* chunk_cap bytes while streaming a large or multipart body, else NULL */
     size_t chunk_len;
-    uv_buf_t rbuf;               /* what the read job reads into */
+    size_t chunk_cap;
+    uv_buf_t rbuf; /* what the read job reads into */
+    /* multipart/byteranges: the parts (count > 1 only then), the next delimiter to send
+     * (ranges.count is the closing one), and the strings the delimiters repeat. */
+    struct uvh_range_set ranges;
+    size_t part;
+    const char *part_type; /* the file's media type: static or from the config */
+    char boundary[UVH_BOUNDARY_LEN + 1];
+    char content_type[UVH_BOUNDARY_LEN + 40]; /* "multipart/byteranges; boundary=..." */
+
     enum uvh_status after_close; /* what to answer once the descriptor is closed */
     uint8_t index_tried;
     size_t path_len;

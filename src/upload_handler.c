@@ -22,6 +22,7 @@
 #define UPLOAD_FLUSH_AT (32 * 1024) /* + one read (< 18 KiB) always fits in UPLOAD_BUF */
 #define TMP_PREFIX ".upload-"
 #define TMP_SUFFIX ".tmp"
+#define SWEEP_AGE_S 120 /* a temporary file untouched this long is an interrupted upload */
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
@@ -30,7 +31,7 @@ struct uvh_upload {
     struct uvh_pool *pool;  /* runs our threadpool jobs; outlives every upload */
     struct uvh_job job;     /* the one job in flight: open, write, finish, or the discard */
     int job_result;         /* what that job's file-system call returned */
-    uv_file fd;     /* the temporary file, -1 while the body is only in buf */
+    uv_file fd;             /* the temporary file, -1 while the body is only in buf */
     uint64_t max_body;
     uint64_t received;   /* body bytes taken from the parser */
     uint64_t written;    /* bytes in the temporary file */
@@ -239,8 +240,8 @@ static void open_tmp_work(struct uvh_job *j)
 {
     struct uvh_upload *u = container_of(j, struct uvh_upload, job);
     uv_fs_t req;
-    u->job_result = uv_fs_open(NULL, &req, u->tmp_path,
-                               UV_FS_O_RDWR | UV_FS_O_CREAT | UV_FS_O_EXCL, 0644, NULL);
+    u->job_result = uv_fs_open(NULL, &req, u->tmp_path, UV_FS_O_RDWR | UV_FS_O_CREAT | UV_FS_O_EXCL,
+                               0644, NULL);
     uv_fs_req_cleanup(&req);
 }
 
@@ -642,7 +643,8 @@ void uvh_upload_sweep(const char *dir)
     uv_fs_t req;
     uv_dirent_t ent;
     char path[UVH_PATH_MAX + 320];
-    int removed = 0;
+    int removed = 0, kept = 0;
+    int64_t now = (int64_t)time(NULL);
 
     if (uv_fs_scandir(NULL, &req, dir, 0, NULL) < 0) {
         uv_fs_req_cleanup(&req);
@@ -655,6 +657,15 @@ void uvh_upload_sweep(const char *dir)
             continue;
         uv_fs_t un;
         snprintf(path, sizeof(path), "%s/%s", dir, ent.name);
+        /* Another server sharing this root may be writing it right now: only a file nobody
+         * has written for SWEEP_AGE_S is an interrupted upload. */
+        bool fresh =
+            uv_fs_stat(NULL, &un, path, NULL) == 0 && un.statbuf.st_mtim.tv_sec > now - SWEEP_AGE_S;
+        uv_fs_req_cleanup(&un);
+        if (fresh) {
+            kept++;
+            continue;
+        }
         if (uv_fs_unlink(NULL, &un, path, NULL) == 0)
             removed++;
         uv_fs_req_cleanup(&un);
@@ -663,4 +674,9 @@ void uvh_upload_sweep(const char *dir)
     if (removed)
         uvh_log(UVH_LOG_WARN, "Removed %d incomplete upload%s left in %s", removed,
                 removed == 1 ? "" : "s", dir);
+    if (kept)
+        uvh_log(UVH_LOG_INFO,
+                "Kept %d temporary upload file%s in %s written in the last %d s (another server "
+                "may be using them)",
+                kept, kept == 1 ? "" : "s", dir, SWEEP_AGE_S);
 }

@@ -1,60 +1,48 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: uvhttpd against nginx on loopback, in the same run, quoted as ratios
-# (this machine is shared and noisy, so absolute numbers drift). Not part of `meson test`.
+# Side-by-side benchmark (issue 12): uvhttpd against nginx, lighttpd and h2o on loopback, in one
+# run, every figure quoted as a ratio to the best of the three peers (this machine is shared and
+# noisy, so absolute numbers drift). Not a pass/fail test; not part of `meson test`.
 #
-# usage: tests/bench/compare.sh [BUILD_DIR] [SECONDS]     (needs: wrk nginx-light)
-# Reports, for a small file over keep-alive and for the 1.3 MB PNG: requests/s and the server's
-# CPU time per request (user+system of all its threads, from /proc).
+# usage: tests/bench/compare.sh [--install] [BUILD_DIR] [SECONDS] [ROUNDS]
+#        (defaults: build, 5, 3: about 5 minutes; needs 2 CPUs and wrk nginx-light lighttpd h2o
+#        curl; --install, as root, apt-get installs whichever of those is missing)
+#
+# Servers pinned to CPU 0, the load generator to CPU 1, all access logs on (uvhttpd at its
+# defaults). Scenarios: a small file over keep-alive (req/s, server CPU per request, p99), the
+# same with `Connection: close`, 5 MB and 100 MB files (MB/s, server CPU s per GB), and 5,000
+# idle keep-alive connections (RSS per connection). The tables go to stdout; the same report
+# and the raw figures (.txt, .json, .tsv) to BUILD_DIR/bench/ (paths printed at the end).
+# The details are in tests/bench/compare.py.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+install=0
+if [ "${1:-}" = --install ]; then install=1; shift; fi
 build=${1:-$root/build}
 secs=${2:-5}
-work=$(mktemp -d)
-trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) $upid 2>/dev/null || true; rm -rf "$work"' EXIT
+rounds=${3:-3}
 
-for tool in wrk nginx; do
-  command -v $tool >/dev/null || { echo "bench: $tool missing (apt-get install wrk nginx-light)"; exit 2; }
+declare -A pkg=([wrk]=wrk [nginx]=nginx-light [lighttpd]=lighttpd [h2o]=h2o [curl]=curl
+                [taskset]=util-linux [python3]=python3)
+export PATH=$PATH:/usr/sbin  # nginx and lighttpd live there
+missing=()
+for tool in wrk nginx lighttpd h2o curl taskset python3; do
+  command -v "$tool" >/dev/null || missing+=("${pkg[$tool]}")
 done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ $install = 1 ] && [ "$(id -u)" = 0 ]; then
+    echo "compare: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "compare: missing ${missing[*]}: apt-get install ${missing[*]}" \
+         "(or run this script as root with --install)" >&2
+    exit 2
+  fi
+fi
 
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  include /etc/nginx/mime.types;
-  sendfile on; tcp_nopush on;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:18181; root $root/resources; }
-}
-CONF
-nginx -c "$work/nginx.conf"
-"$build/src/uvhttpd" 18180 127.0.0.1 4 --root "$root/resources" --log-level warn \
-  --max-requests 1000000 2>"$work/uvhttpd.log" &
-upid=$!
-sleep 0.5
-npid=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
+# 5,000 idle connections on each side: take the hard descriptor limit.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-# run NAME PID PORT PATH CONNS -> "rps us_per_request"
-run() {
-  local pid=$2 port=$3 path=$4 conns=$5
-  local t0 t1 out reqs rps
-  t0=$(awk '{print $14+$15}' /proc/$pid/stat)
-  out=$(wrk -t1 -c"$conns" -d"${secs}s" -H "Host: 127.0.0.1:$port" "http://127.0.0.1:$port$path")
-  t1=$(awk '{print $14+$15}' /proc/$pid/stat)
-  reqs=$(echo "$out" | awk '/requests in/{print $1}')
-  rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
-  python3 -c "print('%.0f %.2f' % ($rps, ($t1-$t0)/$(getconf CLK_TCK)*1e6/$reqs))"
-}
-
-printf '%-28s %12s %12s %10s\n' "case" "uvhttpd" "nginx" "ratio"
-for spec in "small keep-alive:/sample.txt:50" "large file:/large_photo1.png:4"; do
-  IFS=: read -r name path conns <<<"$spec"
-  read -r u_rps u_cpu <<<"$(run uvhttpd $upid 18180 "$path" "$conns")"
-  read -r n_rps n_cpu <<<"$(run nginx "$npid" 18181 "$path" "$conns")"
-  printf '%-28s %10s/s %10s/s %9.2fx\n' "$name req/s" "$u_rps" "$n_rps" \
-    "$(python3 -c "print($u_rps/$n_rps)")"
-  printf '%-28s %9sus %9sus %9.2fx\n' "$name CPU/request" "$u_cpu" "$n_cpu" \
-    "$(python3 -c "print($u_cpu/$n_cpu)")"
-done
+exec python3 "$here/compare.py" --build "$build" --seconds "$secs" --rounds "$rounds"

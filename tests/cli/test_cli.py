@@ -1117,6 +1117,12 @@ def max_body_option():
             srv.stop()
 
 
+def age_file(path, seconds=3600):
+    """Backdates a file's times, as if nobody had written it for `seconds`."""
+    t = time.time() - seconds
+    os.utime(path, (t, t))
+
+
 @test
 def upload_startup_removes_leftover_temp_files():
     with tempfile.TemporaryDirectory() as tmp:
@@ -1128,6 +1134,7 @@ def upload_startup_removes_leftover_temp_files():
         for name in keep + [".upload-123-abc.tmp"]:
             with open(os.path.join(uploads, name), "wb") as f:
                 f.write(b"{}")
+            age_file(os.path.join(uploads, name))
         with Server(["0", "--root", root]) as srv:
             srv.wait_for(r"\[warn\] Removed 1 incomplete upload left in %s$"
                          % re.escape(os.path.join(os.path.realpath(root), "uploads")))
@@ -1137,9 +1144,21 @@ def upload_startup_removes_leftover_temp_files():
         for name in (".upload-1-a.tmp", ".upload-2-b.tmp"):
             with open(os.path.join(uploads, name), "wb") as f:
                 f.write(b"[1,")
+            age_file(os.path.join(uploads, name))
         with Server(["0", "--root", root]) as srv:
             srv.wait_for(r"\[warn\] Removed 2 incomplete uploads left in ")
             srv.stop()
+        # One written a moment ago may belong to another server sharing the root (or a test
+        # server running in parallel): it is kept.
+        fresh = os.path.join(uploads, ".upload-9-c.tmp")
+        with open(fresh, "wb") as f:
+            f.write(b"[1,")
+        with Server(["0", "--root", root]) as srv:
+            srv.wait_for(r"\[info\] Kept 1 temporary upload file in .* written in the last "
+                         r"120 s \(another server may be using them\)$")
+            srv.stop()
+            check("incomplete upload" not in srv.text(), srv.text())
+        os.remove(fresh)
         with Server(["0", "--root", root]) as srv:  # nothing to remove: no warning
             srv.stop()
             check("incomplete upload" not in srv.text(), srv.text())
@@ -1167,6 +1186,7 @@ def upload_cut_off_by_exit_is_swept_at_next_start():
             srv.proc.kill()
             srv.proc.wait()
             s.close()
+        age_file(os.path.join(uploads, tmps[0]))
         with Server(["0", "--root", root]) as srv:
             srv.wait_for(r"\[warn\] Removed 1 incomplete upload left in ")
             check(os.listdir(uploads) == [], "uploads/: %s" % os.listdir(uploads))

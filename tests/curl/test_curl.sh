@@ -147,7 +147,13 @@ c "-r -50" 'curl -s -r -50 "$U/sample.txt" | cmp - <(tail -c 50 "$ROOT/sample.tx
 c "-r 1000000- of the large image" 'curl -s -r 1000000- -o tail.png "$U/large_photo1.png" && cmp tail.png <(tail -c +1000001 "$ROOT/large_photo1.png") && echo same' 'stdout-is|same'
 c "-r past the end: 416" 'curl -s -r 1000-2000 -o /dev/null "$U/sample.txt"' 'status|416
 header|Content-Range: bytes */377'
-c "two ranges: 200, whole file" 'curl -s -r 0-1,5-6 "$U/sample.txt"' 'status|200
+c "two ranges: 206 multipart/byteranges" 'curl -s -r 0-1,5-6 "$U/sample.txt"' 'status|206
+header~|Content-Type: multipart/byteranges; boundary=[0-9a-f]{32}$
+no-header|Content-Range
+stdout-has|Content-Range: bytes 0-1/377
+stdout-has|Content-Range: bytes 5-6/377'
+c "two ranges: the exact multipart body" 'curl -s -D h -r 0-1,5-6 -o body "$U/sample.txt" && b=$(tr -d "\r" <h | sed -n "s/^Content-Type: multipart\/byteranges; boundary=//Ip") && [[ -n $b ]] && printf -- "--%s\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 0-1/377\r\n\r\n%s\r\n--%s\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 5-6/377\r\n\r\n%s\r\n--%s--\r\n" "$b" "$(head -c 2 "$ROOT/sample.txt")" "$b" "$(tail -c +6 "$ROOT/sample.txt" | head -c 2)" "$b" | cmp - body && echo same' 'stdout-is|same'
+c "nine separate ranges: 200, whole file" 'curl -s -r 0-0,2-2,4-4,6-6,8-8,10-10,12-12,14-14,16-16 "$U/sample.txt"' 'status|200
 stdout-same|sample.txt'
 c "resume a download: -C -" 'head -c 5000 "$ROOT/photo.jpg" >resumed.jpg && curl -s -C - -o resumed.jpg "$U/photo.jpg" && cmp resumed.jpg "$ROOT/photo.jpg" && echo same' 'stdout-is|same'
 

@@ -165,7 +165,7 @@ static void small_capacity(struct uvh_config *cfg)
 }
 
 /* Item 9: past the slots and the queue, every client held open gets the promised 503. */
-Test(regress_10, item9_every_refused_client_gets_503, .timeout = 60)
+Test(regress_10, item9_every_refused_client_gets_503, .timeout = 30)
 {
     struct th_server ts;
     struct th_response r;

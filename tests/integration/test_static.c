@@ -569,7 +569,9 @@ Test(static, range_multi_and_invalid_serve_full, .timeout = 30)
 {
     struct th_server ts;
     th_start(&ts, NULL);
-    expect_full_200(&ts, "Range: bytes=0-1,3-4");
+    /* more than UVH_RANGE_MAX (8) separate ranges: the documented fallback */
+    expect_full_200(&ts, "Range: bytes=0-0,2-2,4-4,6-6,8-8,10-10,12-12,14-14,16-16");
+    expect_full_200(&ts, "Range: bytes=0-1,x");
     expect_full_200(&ts, "Range: bytes=9-3");
     expect_full_200(&ts, "Range: lines=1-2");
     th_stop(&ts);
@@ -632,6 +634,147 @@ Test(static, range_large_file_middle, .timeout = 30)
               "body is not bytes 100000-299999 of the file");
     th_response_free(&r);
     free(file);
+    th_stop(&ts);
+}
+
+/* ---- issue 10: several ranges as multipart/byteranges (RFC 9110 section 14.6) ---- */
+
+/* One range of a multipart answer, first and last byte. */
+struct th_part {
+    size_t first, last;
+};
+
+/* Finds "\r\n" at or after at; returns its offset or -1. */
+static long crlf_at(const struct th_response *r, size_t at)
+{
+    const char *p = at < r->body_len ? memmem(r->body + at, r->body_len - at, "\r\n", 2) : NULL;
+    return p ? (long)(p - r->body) : -1;
+}
+
+/* Sends GET rel with `range` on fd and expects a 206 multipart/byteranges holding exactly the
+ * parts `want` of the file, in order, each typed `type`, with an exact Content-Length. */
+static void expect_multipart(const struct th_server *ts, int fd, const char *rel, const char *type,
+                             const char *range, const struct th_part *want, size_t n)
+{
+    struct th_response r;
+    size_t size = 0;
+    char *file = th_read_file(ts, rel, &size);
+    char ct[256], line[512], what[256];
+    static const char prefix[] = "multipart/byteranges; boundary=";
+
+    cr_assert_not_null(file, "cannot read %s", rel);
+    snprintf(what, sizeof(what), "GET /%s with Range: %s", rel, range);
+    th_sendf(ts, fd, "GET /%s HTTP/1.1\r\nHost: {HOST}\r\nRange: %s\r\n\r\n", rel, range);
+    th_read_status(fd, &r, false, 206, what);
+    th_expect_no_header(&r, "Content-Range");
+    need_header(&r, "Content-Type", ct, sizeof(ct));
+    cr_assert(strncmp(ct, prefix, sizeof(prefix) - 1) == 0, "%s: Content-Type %s", what, ct);
+    const char *boundary = ct + sizeof(prefix) - 1;
+    size_t blen = strlen(boundary);
+    cr_assert(blen > 0 && blen <= 70, "%s: boundary \"%s\"", what, boundary);
+
+    /* Walk the body: for each part "--B" CRLF, headers, CRLF, bytes, CRLF; then "--B--" CRLF. */
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(line, sizeof(line), "--%s", boundary);
+        long eol = crlf_at(&r, at);
+        cr_assert(eol >= 0 && (size_t)eol - at == strlen(line) &&
+                      memcmp(r.body + at, line, strlen(line)) == 0,
+                  "%s: part %zu does not start with the delimiter at offset %zu", what, i, at);
+        at = (size_t)eol + 2;
+        bool have_type = false, have_range = false;
+        for (;;) {
+            eol = crlf_at(&r, at);
+            cr_assert(eol >= 0, "%s: part %zu: headers not terminated", what, i);
+            size_t len = (size_t)eol - at;
+            at = (size_t)eol + 2;
+            if (len == 0)
+                break;
+            cr_assert_lt(len, sizeof(line), "%s: part %zu: header too long", what, i);
+            memcpy(line, r.body + (size_t)eol - len, len);
+            line[len] = '\0';
+            char exp[256];
+            if (strncasecmp(line, "Content-Type:", 13) == 0) {
+                snprintf(exp, sizeof(exp), "Content-Type: %s", type);
+                cr_expect_str_eq(line, exp, "%s: part %zu", what, i);
+                have_type = true;
+            } else if (strncasecmp(line, "Content-Range:", 14) == 0) {
+                snprintf(exp, sizeof(exp), "Content-Range: bytes %zu-%zu/%zu", want[i].first,
+                         want[i].last, size);
+                cr_assert_str_eq(line, exp, "%s: part %zu", what, i);
+                have_range = true;
+            }
+        }
+        cr_expect(have_type, "%s: part %zu has no Content-Type", what, i);
+        cr_assert(have_range, "%s: part %zu has no Content-Range", what, i);
+        size_t plen = want[i].last - want[i].first + 1;
+        cr_assert(at + plen + 2 <= r.body_len, "%s: part %zu is cut short", what, i);
+        cr_assert(memcmp(r.body + at, file + want[i].first, plen) == 0,
+                  "%s: part %zu is not bytes %zu-%zu of the file", what, i, want[i].first,
+                  want[i].last);
+        at += plen;
+        cr_assert(memcmp(r.body + at, "\r\n", 2) == 0, "%s: part %zu: no CRLF after the bytes",
+                  what, i);
+        at += 2;
+    }
+    snprintf(line, sizeof(line), "--%s--\r\n", boundary);
+    cr_assert(r.body_len - at == strlen(line) && memcmp(r.body + at, line, strlen(line)) == 0,
+              "%s: the body does not end with exactly the close delimiter (%zu bytes left)", what,
+              r.body_len - at);
+    th_response_free(&r);
+    free(file);
+}
+
+/* HEAD with a multi-range header: Range applies to GET only (RFC 9110 section 14.2), so the head
+ * is the plain 200 one, without a body; the connection stays in step. */
+static void expect_head_ignores_ranges(const struct th_server *ts, int fd, const char *rel,
+                                       const char *range, char *type, size_t cap)
+{
+    struct th_response r;
+    char v[64], what[256];
+    snprintf(what, sizeof(what), "HEAD /%s with Range: %s", rel, range);
+    th_sendf(ts, fd, "HEAD /%s HTTP/1.1\r\nHost: {HOST}\r\nRange: %s\r\n\r\n", rel, range);
+    th_read_status(fd, &r, true, 200, what);
+    snprintf(v, sizeof(v), "%zu", file_size(ts, rel));
+    th_expect_header_for(&r, "Content-Length", v, what);
+    th_expect_no_header(&r, "Content-Range");
+    need_header(&r, "Content-Type", type, cap);
+    th_response_free(&r);
+}
+
+Test(static, regress_10_multirange, .timeout = 30)
+{
+    struct th_server ts;
+    char type[128];
+
+    th_start(&ts, NULL);
+    int fd = th_connect(&ts);
+
+    /* A small file (sent from memory). */
+    size_t size = file_size(&ts, "sample.txt");
+    cr_assert_gt(size, 300);
+    expect_head_ignores_ranges(&ts, fd, "sample.txt", "bytes=0-0,-1", type, sizeof(type));
+    expect_multipart(&ts, fd, "sample.txt", type, "bytes=0-0,-1",
+                     (const struct th_part[]){{0, 0}, {size - 1, size - 1}}, 2);
+    expect_multipart(&ts, fd, "sample.txt", type, "bytes=10-19, 100-149,-7",
+                     (const struct th_part[]){{10, 19}, {100, 149}, {size - 7, size - 1}}, 3);
+    /* out of order and overlapping: sorted and coalesced */
+    expect_multipart(&ts, fd, "sample.txt", type, "bytes=200-209,0-4,3-9,300-",
+                     (const struct th_part[]){{0, 9}, {200, 209}, {300, size - 1}}, 3);
+
+    /* A file larger than the in-memory limit and than one read chunk (streamed). */
+    size = file_size(&ts, "large_photo1.png");
+    cr_assert_gt(size, 800000);
+    expect_head_ignores_ranges(&ts, fd, "large_photo1.png", "bytes=0-0,-1", type, sizeof(type));
+    expect_multipart(&ts, fd, "large_photo1.png", type, "bytes=0-0,-1",
+                     (const struct th_part[]){{0, 0}, {size - 1, size - 1}}, 2);
+    expect_multipart(
+        &ts, fd, "large_photo1.png", type, "bytes=1000-1999,300000-700000,-70000",
+        (const struct th_part[]){{1000, 1999}, {300000, 700000}, {size - 70000, size - 1}}, 3);
+
+    /* The connection is still usable: the framing was exact. */
+    th_expect_usable(&ts, fd, "sample.txt", "after multipart responses");
+    close(fd);
     th_stop(&ts);
 }
 

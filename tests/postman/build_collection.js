@@ -291,6 +291,24 @@ const slice = (buf, a, b) => buf.subarray(a, b + 1);
 const partial = (rel, buf, a, b) => [
   t.status(206), t.header('Content-Range', `bytes ${a}-${b}/${buf.length}`), t.contentLength(b - a + 1),
   t.header('Content-Type', 'application/octet-stream'), t.bytes(`bytes ${a}-${b} of ${rel}`, slice(buf, a, b))];
+// Two or more ranges: 206 multipart/byteranges (RFC 9110 section 14.6). The boundary is random,
+// so the expected body is assembled around the one the response names. ASCII files only.
+const multipart = (rel, buf, ranges) => {
+  const parts = ranges.map(([a, b]) =>
+    `Content-Type: application/octet-stream\r\nContent-Range: bytes ${a}-${b}/${buf.length}\r\n\r\n` +
+    slice(buf, a, b).toString('latin1'));
+  return [
+    t.status(206), t.headerMatch('Content-Type', '/^multipart\\/byteranges; boundary=[0-9a-f]{32}$/'),
+    t.noHeader('Content-Range'),
+    `pm.test(${J(`body is ${ranges.length} parts of ${rel}, Content-Length exact`)}, () => {\n` +
+    `  const b = pm.response.headers.get("Content-Type").split("boundary=")[1];\n` +
+    `  const parts = ${J(parts)};\n` +
+    `  const want = parts.map((p) => "--" + b + "\\r\\n" + p + "\\r\\n").join("") + "--" + b + "--\\r\\n";\n` +
+    `  pm.expect(pm.response.text()).to.eql(want);\n` +
+    `  pm.expect(pm.response.headers.get("Content-Length")).to.eql(String(want.length));\n` +
+    `});`,
+    ...t.keepAlive()];
+};
 folder('Caching and ranges', 'ETag / Last-Modified revalidation (validators captured from a first response) and byte ranges.', [
   { name: 'GET /about.html: capture ETag and Last-Modified', path: '/about.html', tests: [
     ...served('about.html'),
@@ -318,8 +336,13 @@ folder('Caching and ranges', 'ETag / Last-Modified revalidation (validators capt
     tests: partial('sample.txt', sample, 370, sample.length - 1) },
   { name: 'Range: bytes=1000-2000 (416)', path: '/sample.txt', headers: [['Range', 'bytes=1000-2000']], tests: [
     t.status(416), t.header('Content-Range', `bytes */${sample.length}`), ...t.keepAlive()] },
-  { name: 'Range: bytes=0-1,5-6 (200, the whole file)', path: '/sample.txt', headers: [['Range', 'bytes=0-1,5-6']],
-    tests: served('sample.txt') },
+  { name: 'Range: bytes=0-1,5-6 (206, multipart/byteranges)', path: '/sample.txt', headers: [['Range', 'bytes=0-1,5-6']],
+    tests: multipart('sample.txt', sample, [[0, 1], [5, 6]]) },
+  { name: 'Range: bytes=-7,10-19,15-29 (206, parts sorted and merged)', path: '/sample.txt',
+    headers: [['Range', 'bytes=-7,10-19,15-29']],
+    tests: multipart('sample.txt', sample, [[10, 29], [sample.length - 7, sample.length - 1]]) },
+  { name: 'Range: 9 separate ranges (200, the whole file)', path: '/sample.txt',
+    headers: [['Range', 'bytes=0-0,2-2,4-4,6-6,8-8,10-10,12-12,14-14,16-16']], tests: served('sample.txt') },
   { name: 'Range: bytes=abc (200, invalid range ignored)', path: '/sample.txt', headers: [['Range', 'bytes=abc']],
     tests: [t.status(200), t.noHeader('Content-Range'), t.bytes('sample.txt', sample)] },
   { name: 'Range in the middle of large_photo1.png (206)', path: '/large_photo1.png',
