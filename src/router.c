@@ -20,6 +20,7 @@ static const struct uvh_handler upload_ops = {
     .post = uvh_upload_finish,
     .body_pause = uvh_upload_body_pause,
     .release = uvh_upload_release,
+    .start = uvh_upload_start,
 };
 
 static const struct uvh_handler static_ops = {
@@ -117,6 +118,13 @@ enum uvh_status uvh_router_dispatch(struct uvh_exchange *x)
     }
     uvh_response_add(&x->res, "Allow", "%s", r->allow);
     return UVH_STATUS_METHOD_NOT_ALLOWED;
+}
+
+void uvh_router_start(const struct uvh_env *env)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (routes[i].ops->start)
+            routes[i].ops->start(env);
 }
 
 bool uvh_router_body_pause(struct uvh_exchange *x)

@@ -20,7 +20,12 @@ struct uvh_handler {
     bool (*body_pause)(struct uvh_exchange *x);
     /* The exchange ends (answered, or its connection closed): drop the handler's state. */
     void (*release)(struct uvh_exchange *x);
+    /* Server start-up, before the first connection (synchronous disk work is fine there). */
+    void (*start)(const struct uvh_env *env);
 };
+
+/* Server start-up: every route's handler prepares what it needs under the root. */
+void uvh_router_start(const struct uvh_env *env);
 
 /* At the end of a request's head: picks the route, refuses a method it does not allow (405),
  * and lets it take the body. Returns UVH_STATUS_OK to go on reading the message, or the status

@@ -13,7 +13,7 @@
 
 #include "conn.h"
 #include "log.h"
-#include "upload_handler.h"
+#include "router.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define REFUSING_RESERVE 16 /* descriptors kept for connections being answered 503 */
@@ -327,19 +327,6 @@ static int resolve_root(struct uvh_server *s, const char *root)
         uvh_log(UVH_LOG_ERROR, "Document root %s is not a directory", s->root);
         return UV_ENOTDIR;
     }
-    char uploads[UVH_PATH_MAX + 16];
-    snprintf(uploads, sizeof(uploads), "%s/uploads", s->root);
-    rc = uv_fs_mkdir(NULL, &req, uploads, 0755, NULL);
-    uv_fs_req_cleanup(&req);
-    if (rc < 0 && rc != UV_EEXIST)
-        uvh_log_uv(UVH_LOG_WARN, rc, "Cannot create %s", uploads);
-    if (rc == UV_EEXIST) {
-        rc = uv_fs_stat(NULL, &req, uploads, NULL);
-        if (rc == 0 && (req.statbuf.st_mode & S_IFMT) != S_IFDIR)
-            uvh_log(UVH_LOG_WARN, "%s is not a directory: uploads will fail with 500", uploads);
-        uv_fs_req_cleanup(&req);
-    }
-    uvh_upload_sweep(uploads);
     return 0;
 }
 
@@ -456,6 +443,7 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
     s->cenv.port = s->port;
     s->cenv.unqueue = on_queue_timeout;
     s->cenv.closed = on_conn_closed;
+    uvh_router_start(&s->cenv.env);
     rc = uv_async_init(&s->loop, &s->stop_async, on_stop_async);
     s->stop_async.data = s;
     s->stop_open = rc == 0;

@@ -638,7 +638,7 @@ enum uvh_status uvh_upload_finish(struct uvh_exchange *x)
     return UVH_STATUS_NONE;
 }
 
-void uvh_upload_sweep(const char *dir)
+static void sweep(const char *dir)
 {
     uv_fs_t req;
     uv_dirent_t ent;
@@ -679,4 +679,23 @@ void uvh_upload_sweep(const char *dir)
                 "Kept %d temporary upload file%s in %s written in the last %d s (another server "
                 "may be using them)",
                 kept, kept == 1 ? "" : "s", dir, SWEEP_AGE_S);
+}
+
+void uvh_upload_start(const struct uvh_env *env)
+{
+    char uploads[UVH_PATH_MAX + 16];
+    uv_fs_t req;
+
+    snprintf(uploads, sizeof(uploads), "%s/uploads", env->root);
+    int rc = uv_fs_mkdir(NULL, &req, uploads, 0755, NULL);
+    uv_fs_req_cleanup(&req);
+    if (rc < 0 && rc != UV_EEXIST)
+        uvh_log_uv(UVH_LOG_WARN, rc, "Cannot create %s", uploads);
+    if (rc == UV_EEXIST) {
+        rc = uv_fs_stat(NULL, &req, uploads, NULL);
+        if (rc == 0 && (req.statbuf.st_mode & S_IFMT) != S_IFDIR)
+            uvh_log(UVH_LOG_WARN, "%s is not a directory: uploads will fail with 500", uploads);
+        uv_fs_req_cleanup(&req);
+    }
+    sweep(uploads);
 }

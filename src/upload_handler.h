@@ -29,7 +29,8 @@ void uvh_upload_release(struct uvh_exchange *x);
  * that lets a large invalid body's tree be unmapped at once after validation. */
 void uvh_upload_set_json_allocator(void);
 
-/* Start-up: removes temporary files an interrupted run left in DIR (ROOT/uploads). */
-void uvh_upload_sweep(const char *dir);
+/* Server start-up: creates ROOT/uploads if it can (warning when it cannot, or when it is not a
+ * directory), and removes temporary files an interrupted run left there. */
+void uvh_upload_start(const struct uvh_env *env);
 
 #endif
