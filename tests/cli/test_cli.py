@@ -423,7 +423,10 @@ def log_level_warn_hides_access_lines():
             log = srv.text()
             check('"GET /hello.html' not in log and "HTTP/1.1\" host" not in log,
                   "access line at warn: " + log)
-            check("[info]" not in log, "info line at warn: " + log)
+            info = [l for l in log.split("\n") if "[info]" in l and not READY.search(l)]
+            check(not info, "info line at warn besides the readiness line: %s" % info)
+            check(sum(1 for l in log.split("\n") if READY.search(l)) == 1,
+                  "no readiness line at warn: " + log)
             check_log_format(srv)
 
 
