@@ -10,7 +10,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
 secs=${2:-5}
 work=$(mktemp -d)
-trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) $upid 2>/dev/null || true; rm -rf "$work"' EXIT
+# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
+source "$root/tests/lib/server.sh"
+trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; uvh_server_kill; rm -rf "$work"' EXIT
 
 for tool in wrk nginx; do
   command -v $tool >/dev/null || { echo "bench: $tool missing (apt-get install wrk nginx-light)"; exit 2; }
@@ -30,19 +32,21 @@ http {
 }
 CONF
 nginx -c "$work/nginx.conf"
-"$build/src/uvhttpd" 18180 127.0.0.1 4 --root "$root/resources" --log-level warn \
-  --max-requests 1000000 2>"$work/uvhttpd.log" &
-upid=$!
-sleep 0.5
+uvh_server_start "$work/uvhttpd.log" "$build/src/uvhttpd" 0 127.0.0.1 4 --root "$root/resources" \
+  --log-level warn --max-requests 1000000
+uvh_server_wait_ready 5 || { echo "bench: uvhttpd: $UVH_ERROR"; cat "$work/uvhttpd.log"; exit 2; }
+upid=$UVH_PID
+uport=$UVH_PORT
+sleep 0.5 # nginx's worker
 npid=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
 
 # run NAME PID PORT PATH CONNS -> "rps us_per_request"
 run() {
   local pid=$2 port=$3 path=$4 conns=$5
   local t0 t1 out reqs rps
-  t0=$(awk '{print $14+$15}' /proc/$pid/stat)
+  t0=$(awk '{print $14+$15}' "/proc/$pid/stat")
   out=$(wrk -t1 -c"$conns" -d"${secs}s" -H "Host: 127.0.0.1:$port" "http://127.0.0.1:$port$path")
-  t1=$(awk '{print $14+$15}' /proc/$pid/stat)
+  t1=$(awk '{print $14+$15}' "/proc/$pid/stat")
   reqs=$(echo "$out" | awk '/requests in/{print $1}')
   rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
   python3 -c "print('%.0f %.2f' % ($rps, ($t1-$t0)/$(getconf CLK_TCK)*1e6/$reqs))"
@@ -51,7 +55,7 @@ run() {
 printf '%-28s %12s %12s %10s\n' "case" "uvhttpd" "nginx" "ratio"
 for spec in "small keep-alive:/sample.txt:50" "large file:/large_photo1.png:4"; do
   IFS=: read -r name path conns <<<"$spec"
-  read -r u_rps u_cpu <<<"$(run uvhttpd $upid 18180 "$path" "$conns")"
+  read -r u_rps u_cpu <<<"$(run uvhttpd "$upid" "$uport" "$path" "$conns")"
   read -r n_rps n_cpu <<<"$(run nginx "$npid" 18181 "$path" "$conns")"
   printf '%-28s %10s/s %10s/s %9.2fx\n' "$name req/s" "$u_rps" "$n_rps" \
     "$(python3 -c "print($u_rps/$n_rps)")"
