@@ -21,7 +21,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import uvh_test as uvh  # noqa: E402
-from uvh_test import INDEX_HTML, LOG_LINE, READY, Server, check, make_root, run, test  # noqa: E402
+from uvh_test import INDEX_HTML, LOG_LINE, Server, check, make_root, run, test  # noqa: E402
 
 LONG_OPTIONS = ["--port", "--host", "--threads", "--root", "--keep-alive-timeout",
                 "--max-requests", "--request-timeout", "--log-level", "--mime", "--allow-host", "--help",
@@ -245,23 +245,38 @@ def access_log_at_info():
             srv.check_log_format()
 
 
-@test
-def log_level_warn_hides_access_lines():
+def _log_at(level):
+    """(port, log lines) of a server at `level` that answered a GET, a foreign Host (a warning)
+    and a missing file (an access line), then stopped."""
     with tempfile.TemporaryDirectory() as tmp:
-        with Server(["0", "--root", make_root(tmp), "--log-level", "warn"]) as srv:
+        with Server(["0", "--root", make_root(tmp), "--log-level", level]) as srv:
             check(srv.get("/hello.html")[0] == 200, "GET")
             check(srv.get("/", {"Host": "evil.com"})[0] == 403, "foreign host")
-            # The 403 logs a warning: once it is there, the access lines would be too.
-            srv.wait_for(r'\[warn\] \[#\d+\] Security: Host "evil\.com" rejected')
+            check(srv.get("/missing.html")[0] == 404, "missing file")
             srv.stop()
-            log = srv.text()
-            check('"GET /hello.html' not in log and "HTTP/1.1\" host" not in log,
-                  "access line at warn: " + log)
-            info = [l for l in log.split("\n") if "[info]" in l and not READY.search(l)]
-            check(not info, "info line at warn besides the readiness line: %s" % info)
-            check(sum(1 for l in log.split("\n") if READY.search(l)) == 1,
-                  "no readiness line at warn: " + log)
             srv.check_log_format()
+            return srv.port, srv.text().split("\n")
+
+
+@test
+def log_level_warn_hides_access_lines():
+    port, lines = _log_at("warn")
+    check(any(re.search(r'\[warn\] \[#\d+\] Security: Host "evil\.com" rejected', line)
+              for line in lines), "no warning for the foreign Host: %s" % lines)
+    check(not any('"GET /' in line for line in lines), "access line at warn: %s" % lines)
+    # The readiness line is the one line every level prints (README "Logging").
+    info = [line for line in lines if "[info]" in line]
+    check(len(info) == 1 and info[0].endswith("HTTP Server started on http://127.0.0.1:%d"
+                                              % port),
+          "info lines at warn other than the readiness line: %s" % info)
+
+
+@test
+def log_level_error_prints_only_the_readiness_line():
+    port, lines = _log_at("error")
+    check(len(lines) == 1 and lines[0].endswith("] [info] HTTP Server started on "
+                                                "http://127.0.0.1:%d" % port),
+          "log at error: %s" % lines)
 
 
 @test

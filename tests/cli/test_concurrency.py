@@ -83,7 +83,17 @@ def silent_for(s, seconds):
         return True
 
 
-def check_503(status, headers, body, retry_after):
+def send_get(srv):
+    """GET /hello.html sent on a new connection: (socket, its local port)."""
+    s = srv.connect()
+    s.sendall(srv.request("/hello.html"))
+    return s, s.getsockname()[1]
+
+
+def expect_503(s, retry_after, timeout=5):
+    """Reads the answer on s: 503 with Retry-After and an HTML body, then the server's FIN;
+    closes s."""
+    status, headers, body, _ = read_response(s, timeout=timeout)
     check(status == 503, "status %d, expected 503" % status)
     check(headers.get("retry-after") == str(retry_after),
           "Retry-After %r, expected %r" % (headers.get("retry-after"), str(retry_after)))
@@ -91,6 +101,8 @@ def check_503(status, headers, body, retry_after):
           "Content-Type %r" % headers.get("content-type"))
     check(body.startswith(b"<!DOCTYPE html>") and b"503" in body, "body %r" % body[:200])
     check(headers.get("connection") == "close", "Connection %r" % headers.get("connection"))
+    check(closed_by_server(s) == "eof", "connection not closed with a FIN after its 503")
+    s.close()
 
 
 def hold_slot(srv):
@@ -116,19 +128,12 @@ def queue_holds_then_serves_and_full_queue_rejects():
         with Server(["0", "--root", make_root(tmp), "--max-connections", "2",
                      "--queue-size", "1"]) as srv:
             holders = [hold_slot(srv), hold_slot(srv)]
-            c3 = srv.connect()
-            p3 = c3.getsockname()[1]
-            c3.sendall(srv.request("/hello.html"))
+            c3, p3 = send_get(srv)
             srv.wait_for(queued_line(p3))
             check(silent_for(c3, 0.3), "queued connection was answered while both slots were held")
 
-            c4 = srv.connect()
-            p4 = c4.getsockname()[1]
-            c4.sendall(srv.request("/hello.html"))
-            status, headers, body, _ = read_response(c4)
-            check_503(status, headers, body, 1)
-            check(closed_by_server(c4) == "eof", "rejected connection not closed with a FIN")
-            c4.close()
+            c4, p4 = send_get(srv)
+            expect_503(c4, 1)
             srv.wait_for(r"\[warn\] \[#\d+\] Warning: connection queue full, rejecting "
                          r"127\.0\.0\.1:%d with 503$" % p4)
             check(silent_for(c3, 0.05), "queued connection answered after the rejection")
@@ -152,12 +157,7 @@ def retry_after_option():
         with Server(["0", "--root", make_root(tmp), "--max-connections", "1",
                      "--queue-size", "0", "--retry-after", "7"]) as srv:
             h = hold_slot(srv)
-            c = srv.connect()
-            c.sendall(srv.request("/hello.html"))
-            status, headers, body, _ = read_response(c)
-            check_503(status, headers, body, 7)
-            check(closed_by_server(c) == "eof", "rejected connection not closed with a FIN")
-            c.close()
+            expect_503(send_get(srv)[0], 7)
             h.close()
             srv.stop()
 
@@ -169,15 +169,10 @@ def queued_connection_times_out_with_503():
                      "--queue-size", "4", "--request-timeout", "1"]) as srv:
             h = hold_slot(srv)
             t0 = time.monotonic()
-            c = srv.connect()
-            p = c.getsockname()[1]
-            c.sendall(srv.request("/hello.html"))
-            status, headers, body, _ = read_response(c, timeout=4)
+            c, p = send_get(srv)
+            expect_503(c, 1, timeout=4)
             took = time.monotonic() - t0
-            check_503(status, headers, body, 1)
-            check(0.8 <= took <= 2.5, "503 after %.2fs, expected about 1 s" % took)
-            check(closed_by_server(c) == "eof", "timed-out connection not closed with a FIN")
-            c.close()
+            check(0.8 <= took <= 2.5, "503 and FIN after %.2fs, expected about 1 s" % took)
             srv.wait_for(r"\[warn\] \[#\d+\] Queued connection from 127\.0\.0\.1:%d waited 1 s "
                          r"for a slot: 503$" % p)
             # The holder was idle (keep-alive timeout 30 s), not timed out.
@@ -192,16 +187,11 @@ def queued_connections_get_503_at_shutdown():
         with Server(["0", "--root", make_root(tmp), "--max-connections", "1",
                      "--queue-size", "4"]) as srv:
             h = hold_slot(srv)
-            c = srv.connect()
-            p = c.getsockname()[1]
-            c.sendall(srv.request("/hello.html"))
+            c, p = send_get(srv)
             srv.wait_for(queued_line(p).replace(r"\(1/1\)", r"\(1/4\)"))
             srv.proc.send_signal(signal.SIGTERM)
-            status, headers, body, _ = read_response(c)
-            check_503(status, headers, body, 1)
-            check(closed_by_server(c) == "eof", "queued connection not closed after its 503")
+            expect_503(c, 1)
             check(closed_by_server(h) == "eof", "idle connection not closed at shutdown")
-            c.close()
             h.close()
             srv.stopped()
 

@@ -21,12 +21,11 @@
 # Prints one line per example and "N passed, M failed"; exits 1 on any failure.
 set -uo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/uvhttpd PROJECT_SOURCE_ROOT" >&2
-  exit 2
-fi
-BIN=$(realpath "$1")
-SRC=$(realpath "$2")
+# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
+source "$(dirname "$0")/../lib/server.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/curl_checks.sh
+source "$(dirname "$0")/../lib/curl_checks.sh"
+suite_args "$@"
 README=$SRC/README.md
 
 declare -A EXPECT
@@ -145,11 +144,6 @@ EXPECT["curl -i http://127.0.0.1:8080/upload"]='status|405
 header|Allow: POST, OPTIONS'
 EXPECT["curl -i -X OPTIONS http://127.0.0.1:8080/upload"]='status|204
 header|Allow: POST, OPTIONS'
-
-# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
-source "$(dirname "$0")/../lib/server.sh"
-# shellcheck source-path=SCRIPTDIR source=../lib/curl_checks.sh
-source "$(dirname "$0")/../lib/curl_checks.sh"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/uvhttpd-readme.XXXXXX")
 # shellcheck disable=SC2317 # called by the EXIT trap

@@ -18,17 +18,11 @@
 # shellcheck disable=SC2016,SC2317
 set -uo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/uvhttpd PROJECT_SOURCE_ROOT" >&2
-  exit 2
-fi
-BIN=$(realpath "$1")
-SRC=$(realpath "$2")
-
 # shellcheck source-path=SCRIPTDIR source=../lib/server.sh
 source "$(dirname "$0")/../lib/server.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/curl_checks.sh
 source "$(dirname "$0")/../lib/curl_checks.sh"
+suite_args "$@"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/uvhttpd-curl.XXXXXX")
 cleanup() {

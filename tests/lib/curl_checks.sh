@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # BIN and SRC are read by the suites
 # tests/lib/curl_checks.sh - the check mini-language of the curl suites (tests/curl/test_curl.sh,
 # tests/curl/readme_examples.sh), their pass/fail counting and summary line. Source
 # tests/lib/server.sh first. The caller sets TMP (scratch files of this file), WORK (the
@@ -20,6 +20,17 @@
 #   stderr-has|TEXT      stderr contains TEXT (curl -v writes the exchange there)
 #   stderr-count|N|TEXT  TEXT occurs on exactly N lines of stderr
 #   exit|N               exit status N (0 is required otherwise)
+
+# suite_args ARGS...: a suite's arguments, PATH/TO/uvhttpd PROJECT_SOURCE_ROOT: sets BIN and SRC,
+# or prints the usage and exits 2.
+suite_args() {
+  if (($# != 2)); then
+    echo "usage: $0 PATH/TO/uvhttpd PROJECT_SOURCE_ROOT" >&2
+    exit 2
+  fi
+  BIN=$(realpath "$1")
+  SRC=$(realpath "$2")
+}
 
 passed=0
 failed=0
