@@ -24,6 +24,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
+# shellcheck source-path=SCRIPTDIR source=../tests/lib/server.sh
+source tests/lib/server.sh # the test document root; waiting for the readiness line; the stop
 
 B=${UVH_WIN_BUILD:-build-win}
 L=${UVH_WIN_LINUX_BUILD:-build-win-linux}
@@ -202,7 +204,7 @@ if [[ ! -f $L/build.ninja ]]; then
   quiet "$B/linux-setup.log" meson setup "$L" --wrap-mode=nodownload -Dtests=enabled
 fi
 quiet "$B/linux-compile.log" meson compile -C "$L" test_integration
-python3 tests/make_docroot.py resources tests/fixtures/docroot "$DOCROOT" "$B/docroot.stamp"
+uvh_make_docroot "$DOCROOT"
 
 # ---------------------------------------------------------------------------------------------
 step "wine prefix"
@@ -217,26 +219,20 @@ fi
 step "uvhttpd.exe under wine"
 # Wine maps drive Z: to /, which is what uv_fs_realpath (GetFinalPathNameByHandleW) returns too.
 WIN_DOCROOT="Z:${DOCROOT//\//\\}"
-LOG=$B/server.log
-server_pid=
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -KILL "$server_pid" 2>/dev/null || true
+  if [[ -n $UVH_PID ]] && kill -0 "$UVH_PID" 2>/dev/null; then
+    kill -KILL "$UVH_PID" 2>/dev/null || true
     wineserver -k || true
   fi
 }
 trap cleanup EXIT
-wine "$EXE" 0 127.0.0.1 4 --root "$WIN_DOCROOT" </dev/null >"$B/server.out" 2>"$LOG" &
-server_pid=$!
-URL=
-for _ in $(seq 1 600); do
-  URL=$(sed -n 's|.*HTTP Server started on \(http://127\.0\.0\.1:[0-9]*\).*|\1|p' "$LOG" | head -n1)
-  [[ -n $URL ]] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$LOG"; die "uvhttpd.exe exited during start-up"; }
-  sleep 0.1
-done
-[[ -n $URL ]] || { cat "$LOG"; die "uvhttpd.exe did not print its readiness line in 60 s"; }
+# Started here rather than with uvh_server_start: wine, and its stdout kept in server.out.
+UVH_LOG=$B/server.log
+wine "$EXE" 0 127.0.0.1 4 --root "$WIN_DOCROOT" </dev/null >"$B/server.out" 2>"$UVH_LOG" &
+UVH_PID=$!
+uvh_server_wait_ready 60 || { cat "$UVH_LOG"; die "uvhttpd.exe: $UVH_ERROR"; }
+URL=$UVH_URL
 echo "serving $WIN_DOCROOT on $URL"
 
 status=0
@@ -293,24 +289,16 @@ grep -a -E '^newman: |^SKIP|^FAIL' "$B/windows-newman.log" || true
 ((newman_rc == 0)) || echo "newman against the Windows server: exit status $newman_rc (log: $B/windows-newman.log)"
 
 step "stop: Ctrl+C (SIGINT to the wine process)"
-kill -INT "$server_pid"
-stopped=
-for _ in $(seq 1 150); do
-  kill -0 "$server_pid" 2>/dev/null || { stopped=1; break; }
-  sleep 0.1
-done
-if [[ -n $stopped ]]; then
-  set +e; wait "$server_pid"; exe_rc=$?; set -e
-  server_pid=
-  if grep -aq 'Server stopped' "$LOG" && ((exe_rc == 0)); then
-    echo "uvhttpd.exe stopped gracefully (exit 0)"
-  else
-    echo "uvhttpd.exe exited with $exe_rc without a clean shutdown:"; tail -n 5 "$LOG"; status=1
-  fi
-else
-  echo "uvhttpd.exe ignored SIGINT for 15 s: killed with wineserver -k"; tail -n 5 "$LOG"
+stop_rc=0
+uvh_server_stop INT 15 || stop_rc=$?
+if ((stop_rc == 0)); then
+  echo "uvhttpd.exe stopped gracefully (exit 0)"
+elif ((stop_rc == 2)); then
+  echo "uvhttpd.exe ignored SIGINT for 15 s: killed with wineserver -k"; tail -n 5 "$UVH_LOG"
   wineserver -k || true
   status=1
+else
+  echo "uvhttpd.exe did not shut down cleanly: $UVH_ERROR"; tail -n 5 "$UVH_LOG"; status=1
 fi
 
 # Criterion's TAP report (its JSON report does not escape assertion messages): one

@@ -41,6 +41,10 @@ extern enum uvh_log_level uvh_log_threshold;
             uvh_log_write_uv((level), 0, (err), __VA_ARGS__);                                      \
     } while (0)
 
+/* Like uvh_log, whatever the threshold: for the readiness line ("HTTP Server started on URL"),
+ * which scripts wait for at every --log-level. */
+#define uvh_log_always(level, ...) uvh_log_write((level), 0, __VA_ARGS__)
+
 /* Formats one line into the batch buffer; lines are written out by uvh_log_flush. */
 void uvh_log_write(enum uvh_log_level level, uint64_t conn_id, const char *fmt, ...)
     UVH_PRINTF(3, 4);

@@ -490,7 +490,7 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
     for (size_t i = 0; i < s->hosts.n; i++)
         uvh_log(UVH_LOG_DEBUG, "Accepting Host %s:%u%s", s->hosts.rules[i].name,
                 s->hosts.rules[i].port, s->hosts.rules[i].bare_ok ? " (and without a port)" : "");
-    uvh_log(UVH_LOG_INFO, "HTTP Server started on %s", s->url);
+    uvh_log_always(UVH_LOG_INFO, "HTTP Server started on %s", s->url);
     uvh_log(UVH_LOG_INFO, "Press Ctrl+C to stop the server");
     uvh_log_flush();
     *out = s;

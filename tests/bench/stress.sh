@@ -3,27 +3,27 @@
 # `meson test` (it needs wrk, a high descriptor limit and a quiet machine).
 #
 # usage: tests/bench/stress.sh [PATH/TO/uvhttpd] [SECONDS] [CONNECTIONS]
-#        (defaults: build/src/uvhttpd, 30, 5000; needs: wrk, ss from iproute2)
+#        (defaults: build/src/uvhttpd, 30, 5000; needs: wrk)
 # Reports requests, errors (wrk's socket errors and non-2xx/3xx responses), the server's peak
 # RSS, latency p50/p90/p99 and whether the server is still alive. Exits 1 when there was any
 # error or the server died, 2 when it cannot run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
+source "$root/tests/lib/server.sh"
 bin=${1:-$root/build/src/uvhttpd}
 secs=${2:-30}
 conns=${3:-5000}
 work=$(mktemp -d)
-spid=
 sampler=
 cleanup() {
   [ -n "$sampler" ] && kill "$sampler" 2>/dev/null
-  [ -n "$spid" ] && kill "$spid" 2>/dev/null
+  uvh_server_kill
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "stress: wrk missing (apt-get install wrk)" >&2; exit 2; }
-command -v ss >/dev/null || { echo "stress: ss missing (apt-get install iproute2)" >&2; exit 2; }
 [ -x "$bin" ] || { echo "stress: $bin is not an executable (build first)" >&2; exit 2; }
 
 # Server and wrk each hold one descriptor per connection. Raising the hard limit needs root
@@ -37,24 +37,16 @@ if [ "$nofile" != unlimited ] && [ "$nofile" -lt $((conns + 1000)) ]; then
   exit 2
 fi
 
-"$bin" 0 127.0.0.1 --root "$root/resources" --max-connections 6000 --log-level warn \
-  --max-requests 1000000 2>"$work/server.log" &
-spid=$!
-
-# --log-level warn hides the start-up line with the port: ask the kernel which port it bound.
-port=
-for _ in $(seq 50); do
-  port=$(ss -Hltnp 2>/dev/null |
-    awk -v p="pid=$spid," 'index($0, p) {n = split($4, a, ":"); print a[n]; exit}')
-  [ -n "$port" ] && break
-  kill -0 "$spid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$port" ]; then
-  echo "stress: the server did not start listening; its log:" >&2
+uvh_server_start "$work/server.log" "$bin" 0 127.0.0.1 --root "$root/resources" \
+  --max-connections 6000 --log-level warn --max-requests 1000000
+spid=$UVH_PID
+# The readiness line with the port is printed at --log-level warn too.
+if ! uvh_server_wait_ready 5; then
+  echo "stress: the server did not start listening ($UVH_ERROR); its log:" >&2
   cat "$work/server.log" >&2
   exit 2
 fi
+port=$UVH_PORT
 probe=$(python3 -c "
 import http.client; c = http.client.HTTPConnection('127.0.0.1', $port, timeout=5)
 c.request('GET', '/sample.txt'); print(c.getresponse().status)")
@@ -88,7 +80,9 @@ hwm=$(awk '/^VmHWM:/{print $2}' "/proc/$spid/status" 2>/dev/null || echo 0)
 rss_end=$(awk '/^VmRSS:/{print $2}' "/proc/$spid/status" 2>/dev/null || echo 0)
 rss_peak=$(sort -n "$work/rss" | tail -1)
 drops_after=$(listen_drops)
-conns_left=$(ss -Htn state established "( sport = :$port )" 2>/dev/null | wc -l)
+# The server's sockets besides the listener: the connections it still holds.
+conns_left='?'
+[ "$alive" = yes ] && conns_left=$(($(find "/proc/$spid/fd" -lname 'socket:*' | wc -l) - 1))
 
 out="$work/wrk.out"
 requests=$(awk '/requests in/{print $1}' "$out")
@@ -106,20 +100,15 @@ p99=$(awk '$1 == "99%"{print $2}' "$out")
 
 status=stopped
 if [ "$alive" = yes ]; then
-  kill -TERM "$spid"
-  for _ in $(seq 100); do
-    kill -0 "$spid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$spid" 2>/dev/null; then
-    status="did not stop within 10 s of SIGTERM"
+  if uvh_server_stop TERM 10; then
+    status="exit 0"
   else
-    wait "$spid" && status="exit 0" || status="exit $?"
+    status=$UVH_ERROR
   fi
-  spid=
 fi
-# The server logs at warn and above: count its lines by message (numbers folded).
-warnings=$(grep -cv -e 'Signal 15 received' "$work/server.log" || true)
+# The server logs at warn and above (and its readiness line): count its lines by message
+# (numbers folded).
+warnings=$(grep -cv -e 'Signal 15 received' -e 'HTTP Server started on' "$work/server.log" || true)
 
 echo
 echo "== stress summary =="
@@ -135,7 +124,7 @@ printf '%-22s %s\n' "server alive after" \
   "$alive (connections still open 1 s later: $conns_left; SIGTERM: $status)"
 if [ "$warnings" -gt 0 ]; then
   printf '%-22s %s\n' "server log" "$warnings warn/error line(s), by message:"
-  grep -v -e 'Signal 15 received' "$work/server.log" |
+  grep -v -e 'Signal 15 received' -e 'HTTP Server started on' "$work/server.log" |
     sed -E 's/^\[[^]]*\] //; s/\[#[0-9]+\] //; s/[0-9]+/N/g' | sort | uniq -c | sort -rn |
     head -8 | sed 's/^/    /'
 fi

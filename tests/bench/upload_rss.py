@@ -6,7 +6,7 @@ flat objects must not raise it by more than 64 MiB"). Linux only (/proc); standa
 usage: upload_rss.py PATH/TO/uvhttpd [--count N] [--size-mib M] [--limit-mib L]
                      [--shape string|array|both|keys]
 
-Starts the binary on 127.0.0.1 port 0 with a temporary document root, reads VmRSS from
+Starts the binary on 127.0.0.1 port 0 with a temporary document root (tests/lib/uvh_test.py), reads VmRSS from
 /proc/PID/status once it is ready (before), then sends N concurrent uploads of M MiB each (one
 thread and one connection per upload, all released at once) while a sampler reads VmRSS every
 10 ms; the peak is the largest sample, or the kernel's VmHWM if that is larger. Prints
@@ -29,13 +29,15 @@ import os
 import re
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-READY = re.compile(r"HTTP Server started on http://127\.0\.0\.1:(\d+)$")
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from uvh_test import Server, make_root  # noqa: E402
+
 FILEPATH = re.compile(rb'"filepath": "(/uploads/upload_\d{8}_\d{6}_[0-9a-f]{6}\.json)"')
 
 
@@ -141,122 +143,98 @@ def upload(port, shape, i, filler, results, start, expect=201):
         s.close()
 
 
-def drain(stream, lines, ready):
-    for raw in stream:
-        line = raw.decode("latin-1").rstrip("\n")
-        lines.append(line)
-        if READY.search(line):
-            ready.set()
-    ready.set()
-
-
 def measure(binary, count, size_mib, limit_mib, shape="string", out=sys.stdout):
     """Runs the measurement on a new server; returns (ok, growth_mib, failures)."""
     failures = []
     expect = EXPECT[shape]
     filler = make_filler(shape, size_mib * 1024 * 1024)
     tmp = tempfile.mkdtemp(prefix="uvhttpd-rss-")
-    root = os.path.join(tmp, "root")
-    os.makedirs(root)
-    with open(os.path.join(root, "index.html"), "wb") as f:
-        f.write(b"<p>rss</p>\n")
-    lines, ready = [], threading.Event()
-    # --max-body: room for the body (the default 10 MiB is exactly enough for --size-mib 10).
-    proc = subprocess.Popen([binary, "0", "--root", root,
-                             "--max-body", str(max(size_mib, 10) * 1024 * 1024)],
-                            stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    reader = threading.Thread(target=drain, args=(proc.stderr, lines, ready), daemon=True)
-    reader.start()
+    root = make_root(tmp)
+    growth = 0.0
     try:
-        ready.wait(10)
-        port = next((int(m.group(1)) for m in map(READY.search, list(lines)) if m), None)
-        if port is None:
-            raise RuntimeError("server not ready; log:\n" + "\n".join(lines))
-        time.sleep(0.2)
-        before = vm_kib(proc.pid, "VmRSS")
-        sampler = Sampler(proc.pid)
-        sampler.start()
-        results = [None] * count
-        start = threading.Barrier(count + 1)
-        threads = [threading.Thread(target=upload,
-                                    args=(port, shape, i, filler, results, start, expect))
-                   for i in range(count)]
-        for t in threads:
-            t.start()
-        t0 = time.monotonic()
-        start.wait()
-        for t in threads:
-            t.join(120)
-        took = time.monotonic() - t0
-        time.sleep(0.05)
-        sampler.stop.set()
-        sampler.join()
-        peak = max(sampler.peak_kib, vm_kib(proc.pid, "VmHWM"))
-        growth = (peak - before) / 1024.0
+        # --max-body: room for the body (the default 10 MiB is exactly enough for --size-mib 10).
+        with Server(["0", "--root", root, "--max-body", str(max(size_mib, 10) * 1024 * 1024)],
+                    binary=binary) as srv:
+            proc, port = srv.proc, srv.port
+            time.sleep(0.2)
+            before = vm_kib(proc.pid, "VmRSS")
+            sampler = Sampler(proc.pid)
+            sampler.start()
+            results = [None] * count
+            start = threading.Barrier(count + 1)
+            threads = [threading.Thread(target=upload,
+                                        args=(port, shape, i, filler, results, start, expect))
+                       for i in range(count)]
+            for t in threads:
+                t.start()
+            t0 = time.monotonic()
+            start.wait()
+            for t in threads:
+                t.join(120)
+            took = time.monotonic() - t0
+            time.sleep(0.05)
+            sampler.stop.set()
+            sampler.join()
+            peak = max(sampler.peak_kib, vm_kib(proc.pid, "VmHWM"))
+            growth = (peak - before) / 1024.0
 
-        names = set()
-        for i, r in enumerate(results):
-            if r is None:
-                failures.append("upload %d: no result" % i)
-                continue
-            status, fp, err = r
-            if expect != 201:
-                if status != expect:
-                    failures.append("upload %d: status %d, expected %d %s"
-                                    % (i, status, expect, err))
-                continue
-            if status != 201 or not fp:
-                failures.append("upload %d: status %d %s" % (i, status, err))
-                continue
-            names.add(fp)
-            prefix, middle, suffix = body_parts(shape, i, filler)
-            path = os.path.join(root, fp.lstrip("/"))
-            try:
-                with open(path, "rb") as f:
-                    data = f.read()
-            except OSError as e:
-                failures.append("upload %d: %s: %s" % (i, fp, e))
-                continue
-            if (len(data) != len(prefix) + len(middle) + len(suffix) or
-                    not data.startswith(prefix) or not data.endswith(suffix) or
-                    data[len(prefix):-len(suffix)] != middle):
-                failures.append("upload %d: %s holds %d bytes, not the ones sent"
-                                % (i, fp, len(data)))
-        stored = [n for n in os.listdir(os.path.join(root, "uploads"))
-                  if n.startswith("upload_") and n.endswith(".json")]
-        leftovers = [n for n in os.listdir(os.path.join(root, "uploads")) if n.startswith(".")]
-        if len(names) != count - sum(1 for r in results if not r or r[0] != 201):
-            failures.append("%d distinct names for %d uploads" % (len(names), count))
-        if len(stored) != (count if expect == 201 else 0):
-            failures.append("%d files in uploads/, expected %d"
-                            % (len(stored), count if expect == 201 else 0))
-        if leftovers:
-            failures.append("temporary files left: %s" % leftovers)
-        print("upload RSS: before %.1f MiB, peak %.1f MiB, growth %.1f MiB (limit %d MiB)"
-              % (before / 1024.0, peak / 1024.0, growth, limit_mib), file=out)
-        after = vm_kib(proc.pid, "VmRSS")
-        print("  %d x %d MiB uploads of %s bodies in %.2f s, %d RSS samples, %.1f MiB after; "
-              "%d of %d answered %d"
-              % (count, size_mib, shape, took, sampler.samples, after / 1024.0,
-                 sum(1 for r in results if r and r[0] == expect), count, expect), file=out)
-        if growth > limit_mib:
-            failures.append("%s bodies: RSS grew by %.1f MiB, over the %d MiB limit"
-                            % (shape, growth, limit_mib))
-        if proc.poll() is not None:
-            failures.append("server exited with %d" % proc.returncode)
-        return not failures, growth, failures
+            names = set()
+            for i, r in enumerate(results):
+                if r is None:
+                    failures.append("upload %d: no result" % i)
+                    continue
+                status, fp, err = r
+                if expect != 201:
+                    if status != expect:
+                        failures.append("upload %d: status %d, expected %d %s"
+                                        % (i, status, expect, err))
+                    continue
+                if status != 201 or not fp:
+                    failures.append("upload %d: status %d %s" % (i, status, err))
+                    continue
+                names.add(fp)
+                prefix, middle, suffix = body_parts(shape, i, filler)
+                path = os.path.join(root, fp.lstrip("/"))
+                try:
+                    with open(path, "rb") as f:
+                        data = f.read()
+                except OSError as e:
+                    failures.append("upload %d: %s: %s" % (i, fp, e))
+                    continue
+                if (len(data) != len(prefix) + len(middle) + len(suffix) or
+                        not data.startswith(prefix) or not data.endswith(suffix) or
+                        data[len(prefix):-len(suffix)] != middle):
+                    failures.append("upload %d: %s holds %d bytes, not the ones sent"
+                                    % (i, fp, len(data)))
+            stored = [n for n in os.listdir(os.path.join(root, "uploads"))
+                      if n.startswith("upload_") and n.endswith(".json")]
+            leftovers = [n for n in os.listdir(os.path.join(root, "uploads")) if n.startswith(".")]
+            if len(names) != count - sum(1 for r in results if not r or r[0] != 201):
+                failures.append("%d distinct names for %d uploads" % (len(names), count))
+            if len(stored) != (count if expect == 201 else 0):
+                failures.append("%d files in uploads/, expected %d"
+                                % (len(stored), count if expect == 201 else 0))
+            if leftovers:
+                failures.append("temporary files left: %s" % leftovers)
+            print("upload RSS: before %.1f MiB, peak %.1f MiB, growth %.1f MiB (limit %d MiB)"
+                  % (before / 1024.0, peak / 1024.0, growth, limit_mib), file=out)
+            after = vm_kib(proc.pid, "VmRSS")
+            print("  %d x %d MiB uploads of %s bodies in %.2f s, %d RSS samples, %.1f MiB after; "
+                  "%d of %d answered %d"
+                  % (count, size_mib, shape, took, sampler.samples, after / 1024.0,
+                     sum(1 for r in results if r and r[0] == expect), count, expect), file=out)
+            if growth > limit_mib:
+                failures.append("%s bodies: RSS grew by %.1f MiB, over the %d MiB limit"
+                                % (shape, growth, limit_mib))
+            if srv.alive():
+                srv.stop(timeout=10)  # exit status 0, no sanitizer report, no unclosed loop
+            else:
+                failures.append("server exited with %d" % proc.returncode)
+    except AssertionError as e:  # the start, the stop or the log
+        failures.append(str(e))
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        reader.join(2)
-        proc.stderr.close()
         shutil.rmtree(tmp, ignore_errors=True)
+    return not failures, growth, failures
 
 
 def main():

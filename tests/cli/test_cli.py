@@ -4,9 +4,9 @@ signals. Standard library only (Debian 12's python3).
 
 Usage: test_cli.py PATH/TO/uvhttpd
 
-Each test starts its own server (port 0, or a free port when the log level hides the
-readiness line) with a temporary document root. Prints one line per test and a final
-"N passed, M failed"; exits 1 when any test failed.
+Each test starts its own server on port 0 (tests/lib/uvh_test.py: the readiness line is printed
+at every log level) with a temporary document root. Prints one line per test and a final
+"N passed, M failed"; exits 1 when any test failed. CLI_TESTS="name ..." runs a subset.
 """
 
 import http.client
@@ -14,182 +14,18 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-import traceback
 
-BINARY = None  # set in main()
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import uvh_test as uvh  # noqa: E402
+from uvh_test import INDEX_HTML, LOG_LINE, Server, check, make_root, run, test  # noqa: E402
+
 LONG_OPTIONS = ["--port", "--host", "--threads", "--root", "--keep-alive-timeout",
                 "--max-requests", "--request-timeout", "--log-level", "--mime", "--allow-host", "--help",
                 "--version"]
-LOG_LINE = re.compile(r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\] \[(error|warn|info|debug)\] ")
-READY = re.compile(r"HTTP Server started on http://(\S+):(\d+)$")
-INDEX_HTML = b"<!DOCTYPE html>\n<html><body><h1>cli test index</h1></body></html>\n"
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-
-def make_root(parent, name="root"):
-    """A small document root: index.html, hello.html, style.css, notes.txt."""
-    root = os.path.join(parent, name)
-    os.makedirs(root)
-    files = {
-        "index.html": INDEX_HTML,
-        "hello.html": b"<p>hello from a temporary root</p>\n",
-        "style.css": b"body { color: #333; }\n",
-        "notes.txt": b"plain notes\n",
-    }
-    for fname, data in files.items():
-        with open(os.path.join(root, fname), "wb") as f:
-            f.write(data)
-    return root
-
-
-def run(args, timeout=5, cwd=None):
-    return subprocess.run([BINARY] + args, capture_output=True, timeout=timeout, cwd=cwd)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Server:
-    """A running uvhttpd whose stderr is collected, line by line, by a reader thread."""
-
-    def __init__(self, args, cwd=None, wait_ready=True, port=None, preexec_fn=None):
-        self.lines = []  # decoded as latin-1 so every byte survives
-        self.cond = threading.Condition()
-        self.eof = False
-        self.port = port
-        self.host = None
-        self.proc = subprocess.Popen([BINARY] + args, cwd=cwd, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     preexec_fn=preexec_fn)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        try:
-            if wait_ready:
-                m = READY.search(self.wait_for(READY.pattern, timeout=5))
-                self.host, self.port = m.group(1), int(m.group(2))
-            else:
-                self._wait_connectable(port)
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-
-    def _read(self):
-        for raw in self.proc.stderr:
-            with self.cond:
-                self.lines.append(raw.decode("latin-1").rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.eof = True
-            self.cond.notify_all()
-
-    def _wait_connectable(self, port, timeout=5):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("server exited with %d: %s" % (self.proc.returncode,
-                                                                    self.text()))
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.02)
-        raise AssertionError("server did not accept connections on port %d" % port)
-
-    def wait_for(self, pattern, timeout=3, start=0):
-        """Returns the first line at index >= start matching the regex pattern."""
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for line in self.lines[start:]:
-                    if rx.search(line):
-                        return line
-                left = deadline - time.monotonic()
-                if left <= 0 or self.eof:
-                    raise AssertionError("no log line matching %r; log was:\n%s"
-                                         % (pattern, "\n".join(self.lines)))
-                self.cond.wait(left)
-
-    def mark(self):
-        with self.cond:
-            return len(self.lines)
-
-    def text(self):
-        with self.cond:
-            return "\n".join(self.lines)
-
-    def get(self, path, headers=None, method="GET"):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-        try:
-            conn.request(method, path, headers=headers or {})
-            r = conn.getresponse()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-        finally:
-            conn.close()
-
-    def raw(self, data, timeout=5):
-        """Sends bytes on a new connection and reads until the server closes it."""
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
-        try:
-            s.sendall(data)
-            chunks = []
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                chunks.append(b)
-            return b"".join(chunks)
-        finally:
-            s.close()
-
-    def stop(self, sig=signal.SIGTERM, timeout=5):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            self.reader.join(2)
-            raise AssertionError("server did not exit within %ss of signal %d; log was:\n%s"
-                                 % (timeout, sig, self.text()))
-        self.reader.join(2)
-        return rc
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.reader.join(2)
-        self.proc.stderr.close()
-
-
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
-
-
-def check_log_format(srv):
-    for line in srv.text().split("\n"):
-        check(LOG_LINE.match(line), "log line without timestamp/level prefix: %r" % line)
 
 
 # ---- --help, --version, bad arguments ----
@@ -345,8 +181,8 @@ def port_0_default_root_and_startup_lines():
             srv.wait_for(r"\[info\] uvhttpd 0\.1\.0 \(libuv ")
             srv.wait_for(r'"GET / HTTP/1\.1" host ok -> 200 OK, index\.html ')
             check(os.path.isdir(os.path.join(root, "uploads")), "uploads/ not created in root")
-            check(srv.stop() == 0, "exit code")
-            check_log_format(srv)
+            srv.stop()
+            srv.check_log_format()
 
 
 @test
@@ -406,25 +242,41 @@ def access_log_at_info():
                          r'[\d.]+ ms$')
             srv.wait_for(r'"GET /missing\.html HTTP/1\.1" host ok -> 404 Not Found, no file')
             srv.stop()
-            check_log_format(srv)
+            srv.check_log_format()
+
+
+def _log_at(level):
+    """(port, log lines) of a server at `level` that answered a GET, a foreign Host (a warning)
+    and a missing file (an access line), then stopped."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", make_root(tmp), "--log-level", level]) as srv:
+            check(srv.get("/hello.html")[0] == 200, "GET")
+            check(srv.get("/", {"Host": "evil.com"})[0] == 403, "foreign host")
+            check(srv.get("/missing.html")[0] == 404, "missing file")
+            srv.stop()
+            srv.check_log_format()
+            return srv.port, srv.text().split("\n")
 
 
 @test
 def log_level_warn_hides_access_lines():
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        with Server([str(port), "--root", make_root(tmp), "--log-level", "warn"],
-                    wait_ready=False, port=port) as srv:
-            check(srv.get("/hello.html")[0] == 200, "GET")
-            check(srv.get("/", {"Host": "evil.com"})[0] == 403, "foreign host")
-            # The 403 logs a warning: once it is there, the access lines would be too.
-            srv.wait_for(r'\[warn\] \[#\d+\] Security: Host "evil\.com" rejected')
-            check(srv.stop() == 0, "exit code")
-            log = srv.text()
-            check('"GET /hello.html' not in log and "HTTP/1.1\" host" not in log,
-                  "access line at warn: " + log)
-            check("[info]" not in log, "info line at warn: " + log)
-            check_log_format(srv)
+    port, lines = _log_at("warn")
+    check(any(re.search(r'\[warn\] \[#\d+\] Security: Host "evil\.com" rejected', line)
+              for line in lines), "no warning for the foreign Host: %s" % lines)
+    check(not any('"GET /' in line for line in lines), "access line at warn: %s" % lines)
+    # The readiness line is the one line every level prints (README "Logging").
+    info = [line for line in lines if "[info]" in line]
+    check(len(info) == 1 and info[0].endswith("HTTP Server started on http://127.0.0.1:%d"
+                                              % port),
+          "info lines at warn other than the readiness line: %s" % info)
+
+
+@test
+def log_level_error_prints_only_the_readiness_line():
+    port, lines = _log_at("error")
+    check(len(lines) == 1 and lines[0].endswith("] [info] HTTP Server started on "
+                                                "http://127.0.0.1:%d" % port),
+          "log at error: %s" % lines)
 
 
 @test
@@ -435,7 +287,7 @@ def log_level_debug_adds_request_lines():
             srv.wait_for(r"\[debug\] \[#\d+\] Request: GET /hello\.html HTTP/1\.1$")
             srv.wait_for(r'\[info\] .*"GET /hello\.html HTTP/1\.1" host ok -> 200 OK')
             srv.stop()
-            check_log_format(srv)
+            srv.check_log_format()
 
 
 def _escape_case(srv, target, escaped, raw_byte):
@@ -624,7 +476,7 @@ def unreadable_file_is_403():
             if as_root:  # nobody cannot create uploads/ in a root-owned directory: a warning
                 srv.wait_for(r"\[warn\] Cannot create %s/uploads: EACCES"
                              % re.escape(os.path.realpath(root)))
-            check(srv.stop() == 0, "exit code")
+            srv.stop()
 
 
 @test
@@ -642,7 +494,7 @@ def allow_host_option():
                 status, _, _ = srv.get("/", headers={"Host": host})
                 check(status == want, "Host %s -> %d, expected %d" % (host, status, want))
             srv.stop()
-    r = subprocess.run([BINARY, "--allow-host", "bad host"], capture_output=True, timeout=5)
+    r = run(["--allow-host", "bad host"])
     check(r.returncode == 2 and b"allow-host" in r.stderr, "invalid --allow-host accepted")
 
 
@@ -677,13 +529,6 @@ def symlinks_confined_to_root():
                   "no security log line for the symlink escape")
 
 
-def _big_root(tmp, size):
-    root = make_root(tmp)
-    with open(os.path.join(root, "big.png"), "wb") as f:
-        f.write(os.urandom(1 << 20) * (size >> 20))
-    return root
-
-
 def _stalled_download(srv):
     """Starts GET /big.png on a socket with a tiny receive buffer and reads nothing."""
     s = socket.socket()
@@ -701,7 +546,7 @@ def shutdown_finishes_in_flight_download():
     # connection must close and the server exit ("busy ones close after their response").
     size = 32 << 20
     with tempfile.TemporaryDirectory() as tmp:
-        with Server(["0", "--root", _big_root(tmp, size)]) as srv:
+        with Server(["0", "--root", make_root(tmp, big=size)]) as srv:
             s = _stalled_download(srv)
             srv.proc.send_signal(signal.SIGTERM)
             srv.wait_for(r"Shutting down: no new connections, finishing 1 open one$")
@@ -725,37 +570,28 @@ def shutdown_finishes_in_flight_download():
                 closed = s.recv(1) == b""
             except socket.timeout:
                 closed = False
-            exited = _wait_exit(srv.proc, 2 - (time.monotonic() - t0))  # socket still open
+            exited = srv.wait_exit(2 - (time.monotonic() - t0)) is not None  # socket still open
             s.close()
             check(closed and exited, "after the in-flight response: connection %s, server %s "
                   "(2 s after the last byte); log:\n%s"
                   % ("closed" if closed else "still open", "exited" if exited else "still running",
                      srv.text()))
-            check(srv.stop() == 0, "exit code after the download")
+            srv.stop()
             check('"GET /big.png HTTP/1.1" host ok -> 200 OK, big.png (%d bytes)' % size
                   in srv.text(), "access line")
-
-
-def _wait_exit(proc, timeout):
-    try:
-        proc.wait(max(timeout, 0.01))
-        return True
-    except subprocess.TimeoutExpired:
-        return False
 
 
 @test
 def second_signal_exits_at_once_with_1():
     with tempfile.TemporaryDirectory() as tmp:
-        with Server(["0", "--root", _big_root(tmp, 32 << 20)]) as srv:
+        with Server(["0", "--root", make_root(tmp, big=32 << 20)]) as srv:
             s = _stalled_download(srv)
             srv.proc.send_signal(signal.SIGTERM)
             srv.wait_for(r"Shutting down: no new connections, finishing 1 open one$")
             time.sleep(0.2)
             check(srv.proc.poll() is None, "exited while a download was in flight")
-            rc = srv.stop(signal.SIGINT)
+            srv.stop(signal.SIGINT, status=1)
             s.close()
-            check(rc == 1, "exit %d after a second signal, expected 1" % rc)
             srv.wait_for(r"\[warn\] Second signal %d: exiting at once$" % signal.SIGINT)
 
 
@@ -888,16 +724,15 @@ def sigterm_stops_gracefully():
             check(b"Connection: keep-alive" in s.recv(65536), "no keep-alive response")
             srv.wait_for(r'"GET / HTTP/1\.1" host ok -> 200 OK')  # the response is complete
             t0 = time.monotonic()
-            rc = srv.stop(signal.SIGTERM)
+            srv.stop(signal.SIGTERM)
             took = time.monotonic() - t0
             s.close()
-            check(rc == 0, "exit %d after SIGTERM" % rc)
             check(took < 2, "took %.2fs to stop" % took)
             log = srv.text()
             check("Signal %d received" % signal.SIGTERM in log, log)
             check("closed (server shutting down) after 1 request" in log, log)
             check(log.rstrip().endswith("[info] Server stopped"), "last line: " + log[-200:])
-            check_log_format(srv)
+            srv.check_log_format()
 
 
 @test
@@ -913,10 +748,9 @@ def sigterm_right_after_a_response():
                 s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % srv.port)
                 s.recv(65536)
                 t0 = time.monotonic()
-                rc = srv.stop(signal.SIGTERM)
+                srv.stop(signal.SIGTERM)
                 took = time.monotonic() - t0
                 s.close()
-                check(rc == 0, "exit %d after SIGTERM" % rc)
                 check(took < 1.5, "attempt %d: exit took %.2fs (the keep-alive timeout is 3 s); "
                       "log:\n%s" % (attempt + 1, took, srv.text()))
 
@@ -926,12 +760,11 @@ def sigint_stops_gracefully():
     with tempfile.TemporaryDirectory() as tmp:
         with Server(["0", "--root", make_root(tmp)]) as srv:
             check(srv.get("/")[0] == 200, "GET /")
-            rc = srv.stop(signal.SIGINT)
-            check(rc == 0, "exit %d after SIGINT" % rc)
+            srv.stop(signal.SIGINT)
             log = srv.text()
             check("Signal %d received" % signal.SIGINT in log, log)
             check(log.rstrip().endswith("[info] Server stopped"), "last line: " + log[-200:])
-            check_log_format(srv)
+            srv.check_log_format()
 
 
 # ---- uploads (issue 5) ----
@@ -981,7 +814,7 @@ def _bench_module():
 
 
 def _asan_binary():
-    with open(BINARY, "rb") as f:
+    with open(uvh.BINARY, "rb") as f:
         return b"__asan_init" in f.read()
 
 
@@ -996,7 +829,7 @@ def _upload_rss(shape, count, size_mib, limit_mib=32):
         print("     skipped the RSS bound: this binary is built with AddressSanitizer")
         return
     out = io.StringIO()
-    ok, growth, failures = _bench_module().measure(BINARY, count, size_mib, limit_mib, shape,
+    ok, growth, failures = _bench_module().measure(uvh.BINARY, count, size_mib, limit_mib, shape,
                                                    out=out)
     print("     " + out.getvalue().strip().replace("\n", "\n     "))
     check(ok and growth < limit_mib, "; ".join(failures))
@@ -1060,8 +893,8 @@ def upload_saved_logged_and_served():
                          r"uploads/%s \(%d bytes\)$" % (re.escape(fp[len("/uploads/"):]), n))
             srv.wait_for(r'"POST /upload HTTP/1\.1" host ok -> 201 Created, upload \(%d bytes\)'
                          % n)
-            check(srv.stop() == 0, "exit code")
-            check_log_format(srv)
+            srv.stop()
+            srv.check_log_format()
 
 
 @test
@@ -1088,8 +921,8 @@ def upload_rejections_logged_with_reason():
             status, _, _ = _post_upload(srv, b"{}", extra=b"Expect: magic\r\n")
             check(status == 417, "Expect: magic -> %d" % status)
             srv.wait_for(r"Upload from 127\.0\.0\.1:\d+ rejected: unknown expectation$")
-            check(srv.stop() == 0, "exit code")
-            check_log_format(srv)
+            srv.stop()
+            srv.check_log_format()
             check(os.listdir(os.path.join(root, "uploads")) == [],
                   "files left: %s" % os.listdir(os.path.join(root, "uploads")))
 
@@ -1210,10 +1043,9 @@ def upload_sigterm_mid_body_leaves_nothing():
             while time.monotonic() < deadline and not os.listdir(uploads):
                 time.sleep(0.01)
             t0 = time.monotonic()
-            rc = srv.stop(signal.SIGTERM, timeout=8)
+            srv.stop(signal.SIGTERM, timeout=8)
             took = time.monotonic() - t0
             s.close()
-            check(rc == 0, "exit %d" % rc)
             check(took < 4.5, "stop took %.2fs with an upload stalled mid-body" % took)
             check(os.listdir(uploads) == [], "uploads/ after the stop: %s" % os.listdir(uploads))
 
@@ -1239,34 +1071,5 @@ def upload_into_root_whose_uploads_is_a_file():
             check(f.read() == b"a file\n", "uploads changed")
 
 
-def main():
-    global BINARY
-    if len(sys.argv) != 2:
-        print("usage: test_cli.py PATH/TO/uvhttpd", file=sys.stderr)
-        return 2
-    BINARY = os.path.abspath(sys.argv[1])
-    passed = failed = 0
-    t0 = time.monotonic()
-    only = os.environ.get("CLI_TESTS", "").split()
-    for fn in TESTS:
-        if only and fn.__name__ not in only:
-            continue
-        t = time.monotonic()
-        try:
-            fn()
-        except Exception as e:  # noqa: BLE001 - report every kind of failure
-            failed += 1
-            print("FAIL %s (%.2fs): %s" % (fn.__name__, time.monotonic() - t, e))
-            if not isinstance(e, AssertionError):
-                traceback.print_exc(file=sys.stdout)
-        else:
-            passed += 1
-            print("ok   %s (%.2fs)" % (fn.__name__, time.monotonic() - t))
-        sys.stdout.flush()
-    print("total %.1fs" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(uvh.run_tests("test_cli.py", "CLI_TESTS"))

@@ -5,8 +5,8 @@ the shutdown timeout, a second signal, and the thread pool's load logs. Standard
 
 Usage: test_concurrency.py PATH/TO/uvhttpd
 
-Each test starts its own server on port 0 with a temporary document root and talks raw bytes
-over blocking sockets with short timeouts. Prints one line per test and a final
+Each test starts its own server on port 0 (tests/lib/uvh_test.py) with a temporary document
+root and talks raw bytes over blocking sockets with short timeouts. Prints one line per test and a final
 "N passed, M failed"; exits 1 when any test failed. CONCURRENCY_TESTS="name ..." runs a subset.
 """
 
@@ -17,45 +17,15 @@ import resource
 import selectors
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 
-BINARY = None  # set in main()
-READY = re.compile(r"HTTP Server started on http://(\S+):(\d+)$")
-UNCLEAN = "event loop did not close cleanly"
-SANITIZER = re.compile(r"runtime error:|AddressSanitizer|LeakSanitizer")  # -Db_sanitize builds
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
-
-
-def make_root(parent, big=None):
-    """A document root with hello.html, plus big.png of `big` bytes when asked."""
-    root = os.path.join(parent, "root")
-    os.makedirs(root)
-    with open(os.path.join(root, "hello.html"), "wb") as f:
-        f.write(b"<p>hello from the concurrency tests</p>\n")
-    if big:
-        block = os.urandom(1 << 20)
-        with open(os.path.join(root, "big.png"), "wb") as f:
-            left = big
-            while left:
-                n = min(left, len(block))
-                f.write(block[:n])
-                left -= n
-    return root
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import uvh_test as uvh  # noqa: E402
+from uvh_test import Server, check, make_root, test  # noqa: E402
 
 
 def file_sha1(path):
@@ -64,131 +34,6 @@ def file_sha1(path):
         for b in iter(lambda: f.read(1 << 20), b""):
             h.update(b)
     return h.hexdigest()
-
-
-class Server:
-    """A running uvhttpd whose stderr is collected, line by line, by a reader thread (the same
-    shape as test_cli.py's, which is being edited separately)."""
-
-    def __init__(self, args, preexec_fn=None):
-        self.lines = []  # decoded as latin-1 so every byte survives
-        self.cond = threading.Condition()
-        self.eof = False
-        self.started = time.monotonic()
-        self.proc = subprocess.Popen([BINARY] + args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     preexec_fn=preexec_fn)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        try:
-            self.port = int(READY.search(self.wait_for(READY.pattern, timeout=5)).group(2))
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-
-    def _read(self):
-        for raw in self.proc.stderr:
-            with self.cond:
-                self.lines.append(raw.decode("latin-1").rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.eof = True
-            self.cond.notify_all()
-
-    def wait_for(self, pattern, timeout=3, start=0):
-        """Returns the first line at index >= start matching the regex pattern."""
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for line in self.lines[start:]:
-                    if rx.search(line):
-                        return line
-                left = deadline - time.monotonic()
-                if left <= 0 or self.eof:
-                    raise AssertionError("no log line matching %r; log was:\n%s"
-                                         % (pattern, "\n".join(self.lines[-80:])))
-                self.cond.wait(left)
-
-    def count(self, pattern):
-        rx = re.compile(pattern)
-        with self.cond:
-            return sum(1 for line in self.lines if rx.search(line))
-
-    def text(self):
-        with self.cond:
-            return "\n".join(self.lines)
-
-    def connect(self, rcvbuf=None, timeout=5):
-        s = socket.socket()
-        if rcvbuf:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        s.settimeout(timeout)
-        s.connect(("127.0.0.1", self.port))
-        return s
-
-    def request(self, path, method="GET", extra=b""):
-        return (b"%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n"
-                % (method.encode(), path.encode(), self.port, extra))
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def wait_exit(self, timeout):
-        """The exit status, or None if still running after timeout seconds."""
-        try:
-            return self.proc.wait(max(timeout, 0.01))
-        except subprocess.TimeoutExpired:
-            return None
-
-    def stopped(self, timeout=5):
-        """The exit status of a server already told to stop (a further signal could arrive
-        after its handlers are gone and kill it)."""
-        rc = self.wait_exit(timeout)
-        if rc is None:
-            raise AssertionError("server still running %ss after being told to stop; log:\n%s"
-                                 % (timeout, self.text()[-3000:]))
-        self.reader.join(2)
-        return rc
-
-    def stop(self, sig=signal.SIGTERM, timeout=5):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        rc = self.wait_exit(timeout)
-        if rc is None:
-            self.proc.kill()
-            self.proc.wait()
-            self.reader.join(2)
-            raise AssertionError("server did not exit within %ss of signal %d; log was:\n%s"
-                                 % (timeout, sig, self.text()[-4000:]))
-        self.reader.join(2)
-        return rc
-
-    def finish(self, rc):
-        """Checks a clean exit: status 0, the last line, no unclosed loop."""
-        self.reader.join(2)
-        log = self.text()
-        check(rc == 0, "exit status %s; log tail:\n%s" % (rc, log[-3000:]))
-        check(UNCLEAN not in log, "'%s' in the log" % UNCLEAN)
-        check(log.rstrip().endswith("[info] Server stopped"), "last line: " + log[-300:])
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.reader.join(2)
-        self.proc.stderr.close()
-        # Whatever the test checked, a loop that did not close cleanly is a failure, and so is
-        # a sanitizer report.
-        if exc[0] is None:
-            log = self.text()
-            check(UNCLEAN not in log, "'%s' in the log" % UNCLEAN)
-            m = SANITIZER.search(log)
-            check(not m, "sanitizer report in the log:\n" + log[max(m.start() - 200, 0):][:3000]
-                  if m else "")
 
 
 def read_response(s, timeout=5):
@@ -238,7 +83,17 @@ def silent_for(s, seconds):
         return True
 
 
-def check_503(status, headers, body, retry_after):
+def send_get(srv):
+    """GET /hello.html sent on a new connection: (socket, its local port)."""
+    s = srv.connect()
+    s.sendall(srv.request("/hello.html"))
+    return s, s.getsockname()[1]
+
+
+def expect_503(s, retry_after, timeout=5):
+    """Reads the answer on s: 503 with Retry-After and an HTML body, then the server's FIN;
+    closes s."""
+    status, headers, body, _ = read_response(s, timeout=timeout)
     check(status == 503, "status %d, expected 503" % status)
     check(headers.get("retry-after") == str(retry_after),
           "Retry-After %r, expected %r" % (headers.get("retry-after"), str(retry_after)))
@@ -246,6 +101,8 @@ def check_503(status, headers, body, retry_after):
           "Content-Type %r" % headers.get("content-type"))
     check(body.startswith(b"<!DOCTYPE html>") and b"503" in body, "body %r" % body[:200])
     check(headers.get("connection") == "close", "Connection %r" % headers.get("connection"))
+    check(closed_by_server(s) == "eof", "connection not closed with a FIN after its 503")
+    s.close()
 
 
 def hold_slot(srv):
@@ -271,19 +128,12 @@ def queue_holds_then_serves_and_full_queue_rejects():
         with Server(["0", "--root", make_root(tmp), "--max-connections", "2",
                      "--queue-size", "1"]) as srv:
             holders = [hold_slot(srv), hold_slot(srv)]
-            c3 = srv.connect()
-            p3 = c3.getsockname()[1]
-            c3.sendall(srv.request("/hello.html"))
+            c3, p3 = send_get(srv)
             srv.wait_for(queued_line(p3))
             check(silent_for(c3, 0.3), "queued connection was answered while both slots were held")
 
-            c4 = srv.connect()
-            p4 = c4.getsockname()[1]
-            c4.sendall(srv.request("/hello.html"))
-            status, headers, body, _ = read_response(c4)
-            check_503(status, headers, body, 1)
-            check(closed_by_server(c4) == "eof", "rejected connection not closed with a FIN")
-            c4.close()
+            c4, p4 = send_get(srv)
+            expect_503(c4, 1)
             srv.wait_for(r"\[warn\] \[#\d+\] Warning: connection queue full, rejecting "
                          r"127\.0\.0\.1:%d with 503$" % p4)
             check(silent_for(c3, 0.05), "queued connection answered after the rejection")
@@ -296,10 +146,9 @@ def queue_holds_then_serves_and_full_queue_rejects():
             check(took < 1.0, "dequeued connection answered %.2fs after a slot freed" % took)
             srv.wait_for(r"\[info\] \[#\d+\] Connection dequeued, serving 127\.0\.0\.1:%d "
                          r"after \d+ ms$" % p3)
-            rc = srv.stop()
+            srv.stop()
             for s in (holders[1], c3):
                 s.close()
-            srv.finish(rc)
 
 
 @test
@@ -308,14 +157,9 @@ def retry_after_option():
         with Server(["0", "--root", make_root(tmp), "--max-connections", "1",
                      "--queue-size", "0", "--retry-after", "7"]) as srv:
             h = hold_slot(srv)
-            c = srv.connect()
-            c.sendall(srv.request("/hello.html"))
-            status, headers, body, _ = read_response(c)
-            check_503(status, headers, body, 7)
-            check(closed_by_server(c) == "eof", "rejected connection not closed with a FIN")
-            c.close()
+            expect_503(send_get(srv)[0], 7)
             h.close()
-            srv.finish(srv.stop())
+            srv.stop()
 
 
 @test
@@ -325,21 +169,16 @@ def queued_connection_times_out_with_503():
                      "--queue-size", "4", "--request-timeout", "1"]) as srv:
             h = hold_slot(srv)
             t0 = time.monotonic()
-            c = srv.connect()
-            p = c.getsockname()[1]
-            c.sendall(srv.request("/hello.html"))
-            status, headers, body, _ = read_response(c, timeout=4)
+            c, p = send_get(srv)
+            expect_503(c, 1, timeout=4)
             took = time.monotonic() - t0
-            check_503(status, headers, body, 1)
-            check(0.8 <= took <= 2.5, "503 after %.2fs, expected about 1 s" % took)
-            check(closed_by_server(c) == "eof", "timed-out connection not closed with a FIN")
-            c.close()
+            check(0.8 <= took <= 2.5, "503 and FIN after %.2fs, expected about 1 s" % took)
             srv.wait_for(r"\[warn\] \[#\d+\] Queued connection from 127\.0\.0\.1:%d waited 1 s "
                          r"for a slot: 503$" % p)
             # The holder was idle (keep-alive timeout 30 s), not timed out.
             check(silent_for(h, 0.05), "the idle holder was closed")
             h.close()
-            srv.finish(srv.stop())
+            srv.stop()
 
 
 @test
@@ -348,18 +187,13 @@ def queued_connections_get_503_at_shutdown():
         with Server(["0", "--root", make_root(tmp), "--max-connections", "1",
                      "--queue-size", "4"]) as srv:
             h = hold_slot(srv)
-            c = srv.connect()
-            p = c.getsockname()[1]
-            c.sendall(srv.request("/hello.html"))
+            c, p = send_get(srv)
             srv.wait_for(queued_line(p).replace(r"\(1/1\)", r"\(1/4\)"))
             srv.proc.send_signal(signal.SIGTERM)
-            status, headers, body, _ = read_response(c)
-            check_503(status, headers, body, 1)
-            check(closed_by_server(c) == "eof", "queued connection not closed after its 503")
+            expect_503(c, 1)
             check(closed_by_server(h) == "eof", "idle connection not closed at shutdown")
-            c.close()
             h.close()
-            srv.finish(srv.stopped())
+            srv.stopped()
 
 
 # ---- out of descriptors ----
@@ -438,7 +272,7 @@ def emfile_no_crash_no_flood_and_recovery():
                 time.sleep(0.1)
             check(status == 200, "no 200 after the clients closed (last %s)" % status)
             check(srv.alive(), "server died")
-            srv.finish(srv.stop())
+            srv.stop()
 
 
 def collect_outcomes(clients, seconds):
@@ -593,7 +427,7 @@ def sigterm_finishes_download_and_upload():
             with open(os.path.join(root, "uploads", m.group(1)), "rb") as f:
                 check(f.read() == body, "stored upload differs from the body sent")
 
-            srv.finish(srv.stopped())
+            srv.stopped()
             print("     at the signal: %d of %d downloaded, %d of %d uploaded"
                   % (at_release[0], size, at_release[1], len(body)))
 
@@ -621,7 +455,7 @@ def shutdown_timeout_closes_a_stalled_download():
             check(rc is not None, "still running 4 s after SIGTERM with --shutdown-timeout 1")
             check(0.9 <= took <= 3.0, "exited %.2fs after SIGTERM, expected 1-3 s" % took)
             srv.wait_for(r"\[warn\] Shutdown timeout: closing 1 connection still busy$")
-            srv.finish(srv.stopped())
+            srv.stopped()
 
 
 @test
@@ -641,9 +475,8 @@ def second_signal_exits_with_1():
             s.close()
             check(rc == 1, "exit %s after a second SIGTERM, expected 1" % rc)
             check(took < 1.0, "second signal took %.2fs" % took)
-            srv.reader.join(2)
+            srv.stopped(status=1)
             srv.wait_for(r"\[warn\] Second signal %d: exiting at once$" % signal.SIGTERM)
-            check(UNCLEAN not in srv.text(), UNCLEAN)
 
 
 # ---- thread pool load ----
@@ -691,37 +524,8 @@ def thread_pool_status_and_saturation_logs():
                     check(state, "'no longer saturated' without a saturation")
                     state = False
             check(not state, "still saturated once every download finished")
-            srv.finish(srv.stop())
-
-
-def main():
-    global BINARY
-    if len(sys.argv) != 2:
-        print("usage: test_concurrency.py PATH/TO/uvhttpd", file=sys.stderr)
-        return 2
-    BINARY = os.path.abspath(sys.argv[1])
-    passed = failed = 0
-    t0 = time.monotonic()
-    only = os.environ.get("CONCURRENCY_TESTS", "").split()
-    for fn in TESTS:
-        if only and fn.__name__ not in only:
-            continue
-        t = time.monotonic()
-        try:
-            fn()
-        except Exception as e:  # noqa: BLE001 - report every kind of failure
-            failed += 1
-            print("FAIL %s (%.2fs): %s" % (fn.__name__, time.monotonic() - t, e))
-            if not isinstance(e, AssertionError):
-                traceback.print_exc(file=sys.stdout)
-        else:
-            passed += 1
-            print("ok   %s (%.2fs)" % (fn.__name__, time.monotonic() - t))
-        sys.stdout.flush()
-    print("total %.1fs" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+            srv.stop()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(uvh.run_tests("test_concurrency.py", "CONCURRENCY_TESTS"))

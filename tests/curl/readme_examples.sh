@@ -4,40 +4,28 @@
 #
 # Usage: readme_examples.sh PATH/TO/uvhttpd PROJECT_SOURCE_ROOT
 #
-# It copies resources/ to a temporary document root, starts the binary on 127.0.0.1 port 0,
-# waits for "HTTP Server started on http://127.0.0.1:PORT", then takes from the ```sh blocks of
-# README.md every line that starts with "curl " or that talks to the example server
-# (127.0.0.1:8080, localhost:8080 or /dev/tcp/127.0.0.1/8080), points it at the real port and
-# runs it with bash in a scratch directory (shared by all examples, in README order, so one
-# example may use a file an earlier one downloaded).
+# It builds the standard test root (tests/make_docroot.py) in a temporary directory, starts the
+# binary on 127.0.0.1 port 0, waits for "HTTP Server started on http://127.0.0.1:PORT", then takes
+# from the ```sh blocks of README.md every line that starts with "curl " or that talks to the
+# example server (127.0.0.1:8080, localhost:8080 or /dev/tcp/127.0.0.1/8080), points it at the
+# real port and runs it with bash in a scratch directory (shared by all examples, in README
+# order, so one example may use a file an earlier one downloaded).
 #
 # The expected outcome of each example is in EXPECT below, keyed by the exact README line.
 # A README example without an entry fails, and so does an entry whose line is no longer in the
 # README. A "curl " line outside an ```sh block fails too (it would escape the test).
 #
-# Checks, one per line of an entry, fields separated by "|":
-#   status|CODE          status of the last response, from a -D header dump the script
-#                        appends to single curl commands (not allowed for compound lines)
-#   header|Name: value   that header line is present, exactly (name case-insensitive)
-#   header~|Name: ERE    a header line matches ^Name: ERE (case-insensitive)
-#   no-header|Name       no such header
-#   length|FILE          Content-Length equals the size of FILE in the document root
-#   same|NAME|FILE       the example saved NAME (in the scratch dir), identical to FILE
-#   stdout-same|FILE     stdout is byte-for-byte FILE
-#   stdout-bytes|FILE|OFFSET|COUNT   stdout is COUNT bytes of FILE from OFFSET
-#   stdout-is|TEXT       stdout, without its final newline, is TEXT
-#   stdout-has|TEXT      stdout contains TEXT
-#   stderr-has|TEXT      stderr contains TEXT (curl -v writes the exchange there)
-#   exit|N               exit status N (default: 0 is required)
+# Checks, one per line of an entry: the mini-language of tests/lib/curl_checks.sh (status,
+# header, header~, no-header, length, same, stdout-same, stdout-bytes, stdout-is, stdout-has,
+# stderr-has, exit, ...).
 # Prints one line per example and "N passed, M failed"; exits 1 on any failure.
 set -uo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/uvhttpd PROJECT_SOURCE_ROOT" >&2
-  exit 2
-fi
-BIN=$(realpath "$1")
-SRC=$(realpath "$2")
+# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
+source "$(dirname "$0")/../lib/server.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/curl_checks.sh
+source "$(dirname "$0")/../lib/curl_checks.sh"
+suite_args "$@"
 README=$SRC/README.md
 
 declare -A EXPECT
@@ -163,26 +151,13 @@ EXPECT["curl -i -X OPTIONS http://127.0.0.1:8080/upload"]='status|204
 header|Allow: POST, OPTIONS'
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/uvhttpd-readme.XXXXXX")
-SERVER_PID=
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-  if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
+  uvh_server_kill
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); printf 'ok   %s\n' "$1"; }
-fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; shift; printf '     %s\n' "$@"; }
-finish() {
-  echo "$passed passed, $failed failed"
-  ((failed == 0))
-  exit $?
-}
 
 if [[ ! -f $README ]]; then
   fail "README.md exists" "no $README"
@@ -191,7 +166,7 @@ fi
 
 ROOT=$TMP/root
 WORK=$TMP/work
-cp -RL "$SRC/resources" "$ROOT"
+uvh_make_docroot "$ROOT" || exit 1
 mkdir "$WORK"
 
 # ---- the examples: ```sh blocks, continuation lines joined ----
@@ -249,68 +224,15 @@ for key in "${!EXPECT[@]}"; do
 done
 
 # ---- the server ----
-LOG=$TMP/server.log
-"$BIN" 0 --root "$ROOT" 2>"$LOG" &
-SERVER_PID=$!
-PORT=
-for _ in $(seq 100); do
-  PORT=$(sed -n 's|.*HTTP Server started on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$LOG")
-  [[ -n $PORT ]] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.05
-done
-if [[ -z $PORT ]]; then
-  fail "server start" "no readiness line; log:" "$(cat "$LOG")"
+uvh_server_start "$TMP/server.log" "$BIN" 0 --root "$ROOT"
+if ! uvh_server_wait_ready 5; then
+  fail "server start" "$UVH_ERROR; log:" "$(cat "$UVH_LOG")"
   finish
 fi
+PORT=$UVH_PORT
 echo "uvhttpd on 127.0.0.1:$PORT, root $ROOT"
 
-# ---- the checks ----
-hdr_lines() { tr -d '\r' <"$TMP/hdr" 2>/dev/null; }
-last_status() { hdr_lines | sed -n 's|^HTTP/[0-9.]* \([0-9][0-9][0-9]\).*|\1|p' | tail -n 1; }
-# The headers of the last response in the dump (after redirects or 1xx, only the final head).
-last_head() { hdr_lines | awk '/^HTTP\//{n=0; delete h} {h[n++]=$0} END{for(i=0;i<n;i++) print h[i]}'; }
-
-run_check() { # echoes a reason and returns 1 when the check fails
-  local kind=$1 a=${2:-} b=${3:-} c=${4:-}
-  case $kind in
-    status)
-      local got
-      got=$(last_status)
-      [[ $got == "$a" ]] || { echo "status $got, expected $a"; return 1; } ;;
-    header)
-      last_head | grep -Fxiq -- "$a" || { echo "no header line '$a'"; return 1; } ;;
-    header~)
-      last_head | grep -Eiq -- "^$a" || { echo "no header line matching '^$a'"; return 1; } ;;
-    no-header)
-      ! last_head | grep -iq -- "^$a:" || { echo "unexpected header $a"; return 1; } ;;
-    length)
-      local size
-      size=$(wc -c <"$ROOT/$a")
-      last_head | grep -Fxiq "Content-Length: $size" ||
-        { echo "Content-Length is not $size (size of $a)"; return 1; } ;;
-    same)
-      cmp -s "$WORK/$a" "$ROOT/$b" || { echo "$a differs from $b (or is missing)"; return 1; } ;;
-    stdout-same)
-      cmp -s "$TMP/out" "$ROOT/$a" || { echo "stdout differs from $a"; return 1; } ;;
-    stdout-bytes)
-      cmp -s "$TMP/out" <(tail -c +"$((b + 1))" "$ROOT/$a" | head -c "$c") ||
-        { echo "stdout is not bytes $b..$((b + c - 1)) of $a"; return 1; } ;;
-    stdout-is)
-      local out
-      out=$(cat "$TMP/out")
-      [[ $out == "$a" ]] || { echo "stdout '$out', expected '$a'"; return 1; } ;;
-    stdout-has)
-      grep -Fq -- "$a" "$TMP/out" || { echo "stdout lacks '$a'"; return 1; } ;;
-    stderr-has)
-      grep -Fq -- "$a" "$TMP/err" || { echo "stderr lacks '$a'"; return 1; } ;;
-    exit) ;;
-    *)
-      echo "unknown check kind '$kind' in EXPECT"; return 1 ;;
-  esac
-  return 0
-}
-
+# ---- the run ----
 for line in "${examples[@]}"; do
   if [[ -z ${EXPECT["$line"]+set} ]]; then
     fail "$line" "no expectation: add this README line to EXPECT in tests/curl/readme_examples.sh"
@@ -324,47 +246,8 @@ for line in "${examples[@]}"; do
     fail "$line" "does not name the example server 127.0.0.1:8080 / localhost:8080"
     continue
   fi
-  compound=0
-  [[ $cmd == *'&'* || $cmd == *'|'* || $cmd == *';'* || $line != "curl "* ]] && compound=1
-  if ((compound)) && grep -Eq '^(status|header|header~|no-header|length)\|' <<<"$expect"; then
-    fail "$line" "EXPECT uses response-head checks, which need a single curl command"
-    continue
-  fi
-  rm -f "$TMP/hdr" "$TMP/out" "$TMP/err"
-  ((compound)) || cmd+=" -D '$TMP/hdr'"
-  (cd "$WORK" && timeout 20 bash -c "$cmd") >"$TMP/out" 2>"$TMP/err" </dev/null
-  rc=$?
-  want_rc=0
-  reasons=()
-  while IFS='|' read -r kind a b c; do
-    [[ -z $kind ]] && continue
-    [[ $kind == exit ]] && want_rc=$a
-    if ! why=$(run_check "$kind" "$a" "$b" "$c"); then
-      reasons+=("$why")
-    fi
-  done <<<"$expect"
-  ((rc == want_rc)) || reasons+=("exit status $rc, expected $want_rc; stderr: $(head -c 300 "$TMP/err")")
-  if ((${#reasons[@]} == 0)); then
-    pass "$line"
-  else
-    fail "$line" "${reasons[@]}"
-  fi
+  run_case "$line" "$cmd" "$expect"
 done
 
-# ---- the server survived, and stops cleanly ----
-if kill -0 "$SERVER_PID" 2>/dev/null; then
-  kill -TERM "$SERVER_PID"
-  wait "$SERVER_PID"
-  rc=$?
-  SERVER_PID=
-  if ((rc == 0)) && grep -q '\[info\] Server stopped$' "$LOG"; then
-    pass "server stops on SIGTERM with exit status 0"
-  else
-    fail "server stops on SIGTERM with exit status 0" "exit status $rc; log tail:" "$(tail -n 5 "$LOG")"
-  fi
-else
-  wait "$SERVER_PID"
-  fail "server still running after the examples" "it exited with status $?; log tail:" "$(tail -n 20 "$LOG")"
-  SERVER_PID=
-fi
+check_server_stops
 finish

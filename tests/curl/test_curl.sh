@@ -4,66 +4,38 @@
 #
 # Usage: test_curl.sh PATH/TO/uvhttpd PROJECT_SOURCE_ROOT
 #
-# The document root is a temporary copy of resources/ plus a few files made here (a nested
-# index, a dotfile, a .css outside the MIME table, a JSON file to upload). The server runs on
-# 127.0.0.1 port 0 with --max-body 65536, so 413 is cheap to provoke.
+# The document root is the standard test root (tests/make_docroot.py: resources/ plus
+# tests/fixtures/docroot, which has a nested index, a dotfile and a .css outside the MIME table)
+# in a temporary directory. The server runs on 127.0.0.1 port 0 with --max-body 65536, so 413
+# is cheap to provoke.
 #
 # Each case: NAME, a bash command line ($U is the server's URL, $ROOT the document root; it runs
-# in a scratch directory), and checks, one per line, fields separated by "|":
-#   status|CODE        status of the last response (from a -D dump appended to the command when
-#                      the command is a single curl; compound commands must not use head checks)
-#   header|Name: value a header line of the last response, exactly (name case-insensitive)
-#   header~|Name: ERE  a header line matching ^Name: ERE
-#   no-header|Name     no such header
-#   same|NAME|FILE     the scratch file NAME is identical to FILE of the document root (cmp)
-#   stdout-same|FILE   stdout is byte-for-byte FILE of the root
-#   stdout-is|TEXT     stdout without its final newline is TEXT
-#   stdout-has|TEXT    stdout contains TEXT
-#   stderr-has|TEXT    stderr contains TEXT (curl -v writes the exchange there)
-#   stderr-count|N|TEXT  TEXT occurs on exactly N lines of stderr
-#   exit|N             exit status N (0 is required otherwise)
+# in a scratch directory), and checks, one per line, in the mini-language of
+# tests/lib/curl_checks.sh (status, header, header~, no-header, same, stdout-same, stdout-is,
+# stdout-has, stderr-has, stderr-count, exit, ...).
 # Prints one line per case and "N passed, M failed"; exits 1 on any failure.
 # The commands of the table are single-quoted on purpose: $U and $ROOT expand when they run.
 # shellcheck disable=SC2016,SC2317
 set -uo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/uvhttpd PROJECT_SOURCE_ROOT" >&2
-  exit 2
-fi
-BIN=$(realpath "$1")
-SRC=$(realpath "$2")
+# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
+source "$(dirname "$0")/../lib/server.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/curl_checks.sh
+source "$(dirname "$0")/../lib/curl_checks.sh"
+suite_args "$@"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/uvhttpd-curl.XXXXXX")
-SERVER_PID=
 cleanup() {
-  if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
+  uvh_server_kill
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); printf 'ok   %s\n' "$1"; }
-fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; shift; printf '     %s\n' "$@"; }
-finish() {
-  echo "$passed passed, $failed failed"
-  ((failed == 0))
-  exit $?
-}
-
 ROOT=$TMP/root
 WORK=$TMP/work
-cp -RL "$SRC/resources" "$ROOT"
-rm -rf "$ROOT/uploads"
-mkdir -p "$WORK" "$ROOT/nested"
-printf '<!DOCTYPE html><title>nested</title><p>nested index</p>\n' >"$ROOT/nested/index.html"
-printf 'secret\n' >"$ROOT/.hidden"
-printf 'body { color: red; }\n' >"$ROOT/style.css"
+uvh_make_docroot "$ROOT" || exit 1
+mkdir -p "$WORK"
 # Uploads: a document of about 40 KB (under --max-body) and one of about 80 KB (over it).
 python3 - "$WORK" <<'PY'
 import json, sys
@@ -79,21 +51,13 @@ LONG_PATH=$(printf 'a%.0s' $(seq 9000))
 LONG_VALUE=$(printf 'b%.0s' $(seq 9000))
 export LONG_PATH LONG_VALUE
 
-LOG=$TMP/server.log
-"$BIN" 0 --root "$ROOT" --max-body "$MAX_BODY" 2>"$LOG" &
-SERVER_PID=$!
-PORT=
-for _ in $(seq 100); do
-  PORT=$(sed -n 's|.*HTTP Server started on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$LOG")
-  [[ -n $PORT ]] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.05
-done
-if [[ -z $PORT ]]; then
-  fail "server start" "no readiness line; log:" "$(cat "$LOG")"
+uvh_server_start "$TMP/server.log" "$BIN" 0 --root "$ROOT" --max-body "$MAX_BODY"
+if ! uvh_server_wait_ready 5; then
+  fail "server start" "$UVH_ERROR; log:" "$(cat "$UVH_LOG")"
   finish
 fi
-U=http://127.0.0.1:$PORT
+U=$UVH_URL
+PORT=$UVH_PORT
 echo "uvhttpd on $U, root $ROOT, $(curl --version | head -n1 | cut -d' ' -f1-2)"
 export U ROOT PORT
 
@@ -250,80 +214,9 @@ same|p3.png|large_photo1.png
 same|p4.png|photo.jpg'
 c "curl --parallel with ranges" 'curl -s --parallel -r 0-99999 -o r1 "$U/large_photo1.png" --next -r 100000- -o r2 "$U/large_photo1.png" && cat r1 r2 >joined.png' 'same|joined.png|large_photo1.png'
 
-# ---- the checks ----
-hdr_lines() { tr -d '\r' <"$TMP/hdr" 2>/dev/null; }
-last_status() { hdr_lines | sed -n 's|^HTTP/[0-9.]* \([0-9][0-9][0-9]\).*|\1|p' | tail -n 1; }
-last_head() { hdr_lines | awk '/^HTTP\//{n=0; delete h} {h[n++]=$0} END{for(i=0;i<n;i++) print h[i]}'; }
-
-run_check() {
-  local kind=$1 a=${2:-} b=${3:-}
-  case $kind in
-    status)
-      local got
-      got=$(last_status)
-      [[ $got == "$a" ]] || { echo "status '$got', expected $a"; return 1; } ;;
-    header) last_head | grep -Fxiq -- "$a" || { echo "no header line '$a'"; return 1; } ;;
-    header~) last_head | grep -Eiq -- "^$a" || { echo "no header line matching '^$a'"; return 1; } ;;
-    no-header) ! last_head | grep -iq -- "^$a:" || { echo "unexpected header $a"; return 1; } ;;
-    same) cmp -s "$WORK/$a" "$ROOT/$b" || { echo "$a differs from $b (or is missing)"; return 1; } ;;
-    stdout-same) cmp -s "$TMP/out" "$ROOT/$a" || { echo "stdout differs from $a"; return 1; } ;;
-    stdout-is)
-      local out
-      out=$(cat "$TMP/out")
-      [[ $out == "$a" ]] || { echo "stdout '${out:0:200}', expected '$a'"; return 1; } ;;
-    stdout-has) grep -Fq -- "$a" "$TMP/out" || { echo "stdout lacks '$a'"; return 1; } ;;
-    stderr-has) grep -Fq -- "$a" "$TMP/err" || { echo "stderr lacks '$a'"; return 1; } ;;
-    stderr-count)
-      local n
-      n=$(grep -Fc -- "$b" "$TMP/err")
-      ((n == a)) || { echo "stderr has '$b' on $n lines, expected $a"; return 1; } ;;
-    exit) ;;
-    *) echo "unknown check kind '$kind'"; return 1 ;;
-  esac
-  return 0
-}
-
+# ---- the run ----
 for i in "${!NAMES[@]}"; do
-  name=${NAMES[$i]} cmd=${CMDS[$i]} expect=${CHECKS[$i]}
-  compound=0
-  [[ $cmd == *'&&'* || $cmd == *'|'* || $cmd == *';'* || $cmd != "curl "* ]] && compound=1
-  if ((compound)) && grep -Eq '^(status|header|header~|no-header)\|' <<<"$expect"; then
-    fail "$name" "head checks need a single curl command"
-    continue
-  fi
-  rm -f "$TMP/hdr" "$TMP/out" "$TMP/err"
-  ((compound)) || cmd+=" -D '$TMP/hdr'"
-  (cd "$WORK" && timeout 30 bash -c "$cmd") >"$TMP/out" 2>"$TMP/err" </dev/null
-  rc=$?
-  want_rc=0
-  reasons=()
-  while IFS='|' read -r kind a b; do
-    [[ -z $kind ]] && continue
-    [[ $kind == exit ]] && want_rc=$a
-    why=$(run_check "$kind" "$a" "$b") || reasons+=("$why")
-  done <<<"$expect"
-  ((rc == want_rc)) || reasons+=("exit status $rc, expected $want_rc; stderr: $(tail -c 300 "$TMP/err")")
-  if ((${#reasons[@]} == 0)); then
-    pass "$name"
-  else
-    fail "$name" "${reasons[@]}" "command: $cmd"
-  fi
+  run_case "${NAMES[$i]}" "${CMDS[$i]}" "${CHECKS[$i]}"
 done
-
-# ---- the server survived, and stops cleanly ----
-if kill -0 "$SERVER_PID" 2>/dev/null; then
-  kill -TERM "$SERVER_PID"
-  wait "$SERVER_PID"
-  rc=$?
-  SERVER_PID=
-  if ((rc == 0)) && grep -q '\[info\] Server stopped$' "$LOG"; then
-    pass "server stops on SIGTERM with exit status 0"
-  else
-    fail "server stops on SIGTERM with exit status 0" "exit status $rc; log tail:" "$(tail -n 5 "$LOG")"
-  fi
-else
-  wait "$SERVER_PID"
-  fail "server still running after the cases" "it exited with status $?; log tail:" "$(tail -n 20 "$LOG")"
-  SERVER_PID=
-fi
+check_server_stops
 finish

@@ -12,9 +12,9 @@
 # 3. Installs newman, pinned by package.json + package-lock.json, with `npm ci` into
 #    BUILD_DIR/newman; skipped when that directory already holds an install from the same
 #    lockfile (its SHA-256 is kept in node_modules/.uvhttpd-lock.sha256).
-# 4. Builds a document root in a temporary directory (resources/ + tests/fixtures/docroot/, with
+# 4. Builds the standard test root in a temporary directory (resources/ + tests/fixtures/docroot/,
 #    tests/make_docroot.py: the tree the collection expects), starts the binary on 127.0.0.1
-#    port 0 and reads the port from its log.
+#    port 0 and reads the port from its log (tests/lib/server.sh).
 # 5. newman run ... --env-var baseUrl=http://127.0.0.1:PORT, CLI reporter with its summary table;
 #    prints "newman: N assertions, M failed" and exits non-zero on any failure.
 set -uo pipefail
@@ -65,14 +65,12 @@ else
 fi
 echo "newman $("$NEWMAN" --version)"
 
+# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
+source "$(dirname "$0")/../lib/server.sh"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/uvhttpd-newman.XXXXXX")
-SERVER_PID=
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-  if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
+  uvh_server_kill
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -82,24 +80,14 @@ trap 'exit 130' INT TERM
 if [[ -z $URL ]]; then
   BIN=$(realpath "$1")
   ROOT=$TMP/root
-  python3 "$SRC/tests/make_docroot.py" "$SRC/resources" "$SRC/tests/fixtures/docroot" "$ROOT" \
-    "$TMP/docroot.stamp" || exit 1
-  LOG=$TMP/server.log
-  "$BIN" 0 --root "$ROOT" 2>"$LOG" &
-  SERVER_PID=$!
-  PORT=
-  for _ in $(seq 100); do
-    PORT=$(sed -n 's|.*HTTP Server started on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$LOG")
-    [[ -n $PORT ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  if [[ -z $PORT ]]; then
-    echo "FAIL: the server did not start; log:"
-    cat "$LOG"
+  uvh_make_docroot "$ROOT" || exit 1
+  uvh_server_start "$TMP/server.log" "$BIN" 0 --root "$ROOT"
+  if ! uvh_server_wait_ready 5; then
+    echo "FAIL: the server did not start ($UVH_ERROR); log:"
+    cat "$UVH_LOG"
     exit 1
   fi
-  URL=http://127.0.0.1:$PORT
+  URL=$UVH_URL
   echo "uvhttpd on $URL, root $ROOT"
 fi
 
@@ -127,23 +115,9 @@ else
   ((newman_rc == 0 && freq == 0 && fass == 0 && nass > 0)) || status=1
 fi
 
-if [[ -n $SERVER_PID ]]; then
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID"
-    wait "$SERVER_PID"
-    rc=$?
-    SERVER_PID=
-    if ((rc != 0)); then
-      echo "FAIL: the server exited with status $rc on SIGTERM; log tail:"
-      tail -n 5 "$LOG"
-      status=1
-    fi
-  else
-    wait "$SERVER_PID"
-    echo "FAIL: the server died during the run (status $?); log tail:"
-    tail -n 20 "$LOG"
-    SERVER_PID=
-    status=1
-  fi
+if [[ -n $UVH_PID ]] && ! uvh_server_stop TERM 10; then
+  echo "FAIL: the server did not stop cleanly on SIGTERM: $UVH_ERROR; log tail:"
+  tail -n 20 "$UVH_LOG"
+  status=1
 fi
 exit $status

@@ -1,6 +1,7 @@
-/* test_log.c - uvh_log_escape (client bytes made safe for a log line) and uvh_log_parse_level.
- */
+/* test_log.c - uvh_log_escape (client bytes made safe for a log line), uvh_log_parse_level, and
+ * uvh_log_always (the readiness line at every threshold). */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -197,4 +198,36 @@ Test(log, parse_level)
                      "parse_level(\"%s\") accepted it", bad[i]);
         cr_assert_eq(level, UVH_LOG_WARN, "parse_level(\"%s\") changed the output", bad[i]);
     }
+}
+
+static void redirect_stderr(void)
+{
+    cr_redirect_stderr();
+}
+
+/* The readiness line is written at every threshold, in the format of every other line; uvh_log
+ * below the threshold writes nothing. */
+Test(log, always_ignores_the_threshold, .init = redirect_stderr)
+{
+    static const char want[] = " [info] HTTP Server started on http://127.0.0.1:8080\n";
+    static const char stamp[] = "[dddd-dd-dd dd:dd:dd]";
+    enum uvh_log_level saved = uvh_log_threshold;
+
+    uvh_log_threshold = UVH_LOG_ERROR;
+    uvh_log(UVH_LOG_INFO, "hidden %d", 1);
+    uvh_log(UVH_LOG_WARN, "hidden %d", 2);
+    uvh_log_always(UVH_LOG_INFO, "HTTP Server started on %s", "http://127.0.0.1:8080");
+    uvh_log_flush();
+    uvh_log_threshold = saved;
+    fclose(stderr);
+
+    char got[256];
+    size_t n = fread(got, 1, sizeof(got) - 1, cr_get_redirected_stderr());
+    got[n] = '\0';
+    cr_assert_eq(n, strlen(stamp) + strlen(want), "stderr was \"%s\"", got);
+    for (size_t i = 0; i < strlen(stamp); i++) {
+        bool ok = stamp[i] == 'd' ? got[i] >= '0' && got[i] <= '9' : got[i] == stamp[i];
+        cr_assert(ok, "timestamp byte %zu of \"%s\"", i, got);
+    }
+    cr_assert_str_eq(got + strlen(stamp), want);
 }
