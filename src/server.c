@@ -398,6 +398,18 @@ static int watch_signal(struct uvh_server *s, uv_signal_t *h, int signum)
     return uv_signal_start(h, on_signal, signum);
 }
 
+/* Unwinds a server whose start failed: closes what its loop holds, then frees it. */
+static int create_failed(struct uvh_server *s, int rc)
+{
+    uv_walk(&s->loop, close_walk_cb, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s->loop);
+    uv_mutex_destroy(&s->stop_lock);
+    free(s);
+    uvh_log_flush();
+    return rc;
+}
+
 static int server_create(const struct uvh_config *cfg, struct uvh_server **out, bool listen)
 {
     struct uvh_server *s = calloc(1, sizeof(*s));
@@ -426,13 +438,7 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
         add_host_rules(s, cfg->host);
     }
     if (rc != 0) {
-        uv_walk(&s->loop, close_walk_cb, NULL);
-        uv_run(&s->loop, UV_RUN_DEFAULT);
-        uv_loop_close(&s->loop);
-        uv_mutex_destroy(&s->stop_lock);
-        free(s);
-        uvh_log_flush();
-        return rc;
+        return create_failed(s, rc);
     }
     /* What connections and handlers see of the server, read-only from here on. */
     uvh_pool_init(&s->pool, &s->loop, cfg->threads);
@@ -464,13 +470,7 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
     }
     if (rc != 0) {
         uvh_log_uv(UVH_LOG_ERROR, rc, "cannot set up the event loop");
-        uv_walk(&s->loop, close_walk_cb, NULL);
-        uv_run(&s->loop, UV_RUN_DEFAULT);
-        uv_loop_close(&s->loop);
-        uv_mutex_destroy(&s->stop_lock);
-        free(s);
-        uvh_log_flush();
-        return rc;
+        return create_failed(s, rc);
     }
 
     uvh_log(UVH_LOG_INFO, "uvhttpd %s (libuv %s, llhttp %d.%d.%d)", UVH_VERSION,
