@@ -26,6 +26,7 @@ static const struct uvh_handler upload_ops = {
 static const struct uvh_handler static_ops = {
     .get = uvh_static_handle,
     .release = uvh_static_release,
+    .stop = uvh_static_stop,
 };
 
 /* First match wins; "/" is the static-file catch-all. */
@@ -125,6 +126,13 @@ void uvh_router_start(const struct uvh_env *env)
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         if (routes[i].ops->start)
             routes[i].ops->start(env);
+}
+
+void uvh_router_stop(void)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (routes[i].ops->stop)
+            routes[i].ops->stop();
 }
 
 bool uvh_router_body_pause(struct uvh_exchange *x)

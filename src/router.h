@@ -22,10 +22,15 @@ struct uvh_handler {
     void (*release)(struct uvh_exchange *x);
     /* Server start-up, before the first connection (synchronous disk work is fine there). */
     void (*start)(const struct uvh_env *env);
+    /* The loop has ended, on its thread: drop what is kept between requests. */
+    void (*stop)(void);
 };
 
 /* Server start-up: every route's handler prepares what it needs under the root. */
 void uvh_router_start(const struct uvh_env *env);
+
+/* The loop has ended (call on the loop's thread): every route's handler lets go of its caches. */
+void uvh_router_stop(void);
 
 /* At the end of a request's head: picks the route, refuses a method it does not allow (405),
  * and lets it take the body. Returns UVH_STATUS_OK to go on reading the message, or the status

@@ -512,6 +512,7 @@ int uvh_server_run(struct uvh_server *s)
     uv_run(&s->loop, UV_RUN_DEFAULT);
     /* Serving is over: close what remains (signals, the log check) and let the callbacks run. */
     close_stop_async(s);
+    uvh_router_stop(); /* this thread ran the loop: handlers drop their per-thread caches */
     uv_walk(&s->loop, close_walk_cb, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&s->loop);

@@ -52,6 +52,16 @@ static struct uvh_static_file *file_new(struct uvh_exchange *x)
     return f;
 }
 
+void uvh_static_stop(void)
+{
+    while (free_files) {
+        struct uvh_static_file *f = free_files;
+        free_files = f->next_free;
+        free(f);
+    }
+    n_free_files = 0;
+}
+
 void uvh_static_release(struct uvh_exchange *x)
 {
     struct uvh_static_file *f = x->h.file;

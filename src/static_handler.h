@@ -64,4 +64,7 @@ int uvh_static_build_path(char *buf, size_t cap, const char *root, size_t root_l
 /* The exchange ended: its file state goes back to the free list. */
 void uvh_static_release(struct uvh_exchange *x);
 
+/* The loop has ended: frees this thread's free list. */
+void uvh_static_stop(void);
+
 #endif
