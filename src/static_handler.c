@@ -347,8 +347,8 @@ static void respond_multipart(struct uvh_exchange *x, const char *type)
     res->status = UVH_STATUS_PARTIAL_CONTENT;
     res->content_type = f->content_type;
     res->content_length = total;
-    uvh_clog(UVH_LOG_DEBUG, x->id, "Sending %zu ranges of %s (%llu bytes)", f->ranges.count,
-             res->served, (unsigned long long)total);
+    uvh_clog(UVH_LOG_DEBUG, x->id, "Sending %llu ranges of %s (%llu bytes)",
+             (unsigned long long)f->ranges.count, res->served, (unsigned long long)total);
     if (res->head_only) {
         close_then(x, UVH_STATUS_OK);
         return;
