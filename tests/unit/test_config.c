@@ -65,6 +65,42 @@ static void slurp(FILE *f, char *buf, size_t cap)
     buf[n] = '\0';
 }
 
+/* Expects the settings the long options set (port through log level) to be those of want. */
+static void expect_settings(const struct uvh_config *got, const struct uvh_config *want,
+                            const char *what)
+{
+#define SAME_NUM(f)                                                                                \
+    cr_assert_eq(got->f, want->f, "%s: " #f " is %u, expected %u", what, (unsigned)got->f,         \
+                 (unsigned)want->f)
+#define SAME_STR(f)                                                                                \
+    cr_assert_str_eq(got->f, want->f, "%s: " #f " is \"%s\", expected \"%s\"", what, got->f,       \
+                     want->f)
+    SAME_NUM(port);
+    SAME_STR(host);
+    SAME_NUM(threads);
+    SAME_STR(root);
+    SAME_NUM(keep_alive_timeout_s);
+    SAME_NUM(max_requests);
+    SAME_NUM(request_timeout_s);
+    SAME_NUM(log_level);
+#undef SAME_NUM
+#undef SAME_STR
+}
+
+/* Parses list with out going to a tmpfile; text gets what was printed. */
+static enum uvh_config_result parse_printed(const char *const *list, char *text, size_t cap)
+{
+    struct args a;
+    struct uvh_config cfg;
+    char err[256];
+    FILE *out = tmpfile();
+    cr_assert_not_null(out);
+    enum uvh_config_result r = parse(&a, list, &cfg, out, err, sizeof(err));
+    slurp(out, text, cap);
+    fclose(out);
+    return r;
+}
+
 Test(config, defaults)
 {
     const struct uvh_config *d = &uvh_config_defaults;
@@ -86,10 +122,8 @@ Test(config, no_arguments_keeps_defaults)
     char err[256];
     static const char *const none[] = {NULL};
     cr_assert_eq(parse(&a, none, &cfg, stdout, err, sizeof(err)), UVH_CONFIG_RUN, "err: %s", err);
-    cr_assert_eq(cfg.port, 8080u);
-    cr_assert_str_eq(cfg.host, "127.0.0.1");
-    cr_assert_eq(cfg.threads, 10u);
-    cr_assert_str_eq(cfg.root, "./resources");
+    /* All eight as in the defaults, whose values the test above pins. */
+    expect_settings(&cfg, &uvh_config_defaults, "no arguments");
 }
 
 Test(config, positional)
@@ -125,57 +159,41 @@ Test(config, positional)
 
 Test(config, long_options)
 {
-    struct args a;
-    struct uvh_config cfg;
-    char err[256];
-
-    static const char *const spaced[] = {"--port",
-                                         "9100",
-                                         "--host",
-                                         "0.0.0.0",
-                                         "--threads",
-                                         "1024",
-                                         "--root",
-                                         "/var/www",
-                                         "--keep-alive-timeout",
-                                         "5",
-                                         "--max-requests",
-                                         "3",
-                                         "--request-timeout",
-                                         "2",
-                                         "--log-level",
-                                         "debug",
-                                         NULL};
-    cr_assert_eq(parse(&a, spaced, &cfg, stdout, err, sizeof(err)), UVH_CONFIG_RUN, "%s: %s",
-                 show(spaced), err);
-    cr_assert_eq(cfg.port, 9100u);
-    cr_assert_str_eq(cfg.host, "0.0.0.0");
-    cr_assert_eq(cfg.threads, 1024u);
-    cr_assert_str_eq(cfg.root, "/var/www");
-    cr_assert_eq(cfg.keep_alive_timeout_s, 5u);
-    cr_assert_eq(cfg.max_requests, 3u);
-    cr_assert_eq(cfg.request_timeout_s, 2u);
-    cr_assert_eq(cfg.log_level, UVH_LOG_DEBUG);
-
-    static const char *const equals[] = {"--port=9200",
-                                         "--host=::",
-                                         "--threads=1",
-                                         "--root=/tmp",
-                                         "--keep-alive-timeout=3600",
-                                         "--max-requests=1000000",
-                                         "--request-timeout=1",
-                                         "--log-level=error",
-                                         NULL};
-    cr_assert_eq(parse(&a, equals, &cfg, stdout, err, sizeof(err)), UVH_CONFIG_RUN, "%s: %s",
-                 show(equals), err);
-    cr_assert_eq(cfg.port, 9200u);
-    cr_assert_str_eq(cfg.host, "::");
-    cr_assert_eq(cfg.threads, 1u);
-    cr_assert_str_eq(cfg.root, "/tmp");
-    cr_assert_eq(cfg.keep_alive_timeout_s, 3600u);
-    cr_assert_eq(cfg.max_requests, 1000000u);
-    cr_assert_eq(cfg.request_timeout_s, 1u);
-    cr_assert_eq(cfg.log_level, UVH_LOG_ERROR);
+    /* Every option as "--name value" and as "--name=value". */
+    static const struct {
+        const char *args[17];
+        struct uvh_config want;
+    } cases[] = {
+        {{"--port", "9100", "--host", "0.0.0.0", "--threads", "1024", "--root", "/var/www",
+          "--keep-alive-timeout", "5", "--max-requests", "3", "--request-timeout", "2",
+          "--log-level", "debug", NULL},
+         {.port = 9100,
+          .host = "0.0.0.0",
+          .threads = 1024,
+          .root = "/var/www",
+          .keep_alive_timeout_s = 5,
+          .max_requests = 3,
+          .request_timeout_s = 2,
+          .log_level = UVH_LOG_DEBUG}},
+        {{"--port=9200", "--host=::", "--threads=1", "--root=/tmp", "--keep-alive-timeout=3600",
+          "--max-requests=1000000", "--request-timeout=1", "--log-level=error", NULL},
+         {.port = 9200,
+          .host = "::",
+          .threads = 1,
+          .root = "/tmp",
+          .keep_alive_timeout_s = 3600,
+          .max_requests = 1000000,
+          .request_timeout_s = 1,
+          .log_level = UVH_LOG_ERROR}},
+    };
+    for (size_t i = 0; i < N(cases); i++) {
+        struct args a;
+        struct uvh_config cfg;
+        char err[256];
+        cr_assert_eq(parse(&a, cases[i].args, &cfg, stdout, err, sizeof(err)), UVH_CONFIG_RUN,
+                     "%s: %s", show(cases[i].args), err);
+        expect_settings(&cfg, &cases[i].want, show(cases[i].args));
+    }
 }
 
 Test(config, short_options)
@@ -295,14 +313,8 @@ Test(config, help)
 {
     static const char *const forms[][2] = {{"-h", NULL}, {"--help", NULL}};
     for (size_t i = 0; i < N(forms); i++) {
-        struct args a;
-        struct uvh_config cfg;
-        char err[256], text[8192];
-        FILE *out = tmpfile();
-        cr_assert_not_null(out);
-        enum uvh_config_result r = parse(&a, forms[i], &cfg, out, err, sizeof(err));
-        slurp(out, text, sizeof(text));
-        fclose(out);
+        char text[8192];
+        enum uvh_config_result r = parse_printed(forms[i], text, sizeof(text));
         cr_assert_eq(r, UVH_CONFIG_EXIT, "%s: expected EXIT, got %d", forms[i][0], r);
         cr_assert(strncmp(text, "Usage: uvhttpd", 14) == 0, "%s printed:\n%s", forms[i][0], text);
         static const char *const mentions[] = {
@@ -327,14 +339,9 @@ Test(config, help)
 Test(config, help_stops_parsing)
 {
     /* --help wins even when a later argument is invalid. */
-    struct args a;
-    struct uvh_config cfg;
-    char err[256];
-    FILE *out = tmpfile();
-    cr_assert_not_null(out);
+    char text[8192];
     static const char *const list[] = {"--help", "--nope", NULL};
-    cr_assert_eq(parse(&a, list, &cfg, out, err, sizeof(err)), UVH_CONFIG_EXIT);
-    fclose(out);
+    cr_assert_eq(parse_printed(list, text, sizeof(text)), UVH_CONFIG_EXIT);
 }
 
 Test(config, usage_matches_help)
@@ -346,15 +353,8 @@ Test(config, usage_matches_help)
     slurp(f, a, sizeof(a));
     fclose(f);
 
-    struct args args;
-    struct uvh_config cfg;
-    char err[256];
     static const char *const list[] = {"--help", NULL};
-    f = tmpfile();
-    cr_assert_not_null(f);
-    cr_assert_eq(parse(&args, list, &cfg, f, err, sizeof(err)), UVH_CONFIG_EXIT);
-    slurp(f, b, sizeof(b));
-    fclose(f);
+    cr_assert_eq(parse_printed(list, b, sizeof(b)), UVH_CONFIG_EXIT);
     cr_assert_str_eq(a, b, "uvh_config_usage and --help differ");
 }
 
@@ -362,14 +362,8 @@ Test(config, version)
 {
     static const char *const forms[][2] = {{"-V", NULL}, {"--version", NULL}};
     for (size_t i = 0; i < N(forms); i++) {
-        struct args a;
-        struct uvh_config cfg;
-        char err[256], text[1024];
-        FILE *out = tmpfile();
-        cr_assert_not_null(out);
-        enum uvh_config_result r = parse(&a, forms[i], &cfg, out, err, sizeof(err));
-        slurp(out, text, sizeof(text));
-        fclose(out);
+        char text[1024];
+        enum uvh_config_result r = parse_printed(forms[i], text, sizeof(text));
         cr_assert_eq(r, UVH_CONFIG_EXIT, "%s: expected EXIT, got %d", forms[i][0], r);
         cr_assert(strncmp(text, "uvhttpd 0.1.0\n", 14) == 0, "%s printed:\n%s", forms[i][0], text);
         char want[3][64];
