@@ -22,39 +22,54 @@ static void fresh(void)
     res.ka_remaining = 0;
 }
 
+/* len bytes of data as a NUL-terminated string in buf, which holds max + 1 bytes. */
+static const char *terminated(char *buf, const char *data, size_t len, size_t max)
+{
+    cr_assert_leq(len, max);
+    memcpy(buf, data, len);
+    buf[len] = '\0';
+    return buf;
+}
+
 /* The formatted head as a NUL-terminated string. */
 static const char *head(void)
 {
     static char buf[UVH_RESPONSE_HEAD_MAX + 1];
-    cr_assert_leq(res.head_len, (size_t)UVH_RESPONSE_HEAD_MAX);
-    memcpy(buf, res.head, res.head_len);
-    buf[res.head_len] = '\0';
-    return buf;
-}
-
-/* True when the head holds exactly this line (CRLF-delimited), not just a substring. */
-static bool has_line(const char *h, const char *line)
-{
-    char want[512];
-    snprintf(want, sizeof(want), "\r\n%s\r\n", line);
-    return strstr(h, want) != NULL;
+    return terminated(buf, res.head, res.head_len, UVH_RESPONSE_HEAD_MAX);
 }
 
 /* The extra header lines as a NUL-terminated string. */
 static const char *extra(void)
 {
     static char buf[UVH_RESPONSE_EXTRA_MAX + 1];
-    cr_assert_leq(res.extra_len, (size_t)UVH_RESPONSE_EXTRA_MAX);
-    memcpy(buf, res.extra, res.extra_len);
-    buf[res.extra_len] = '\0';
-    return buf;
+    return terminated(buf, res.extra, res.extra_len, UVH_RESPONSE_EXTRA_MAX);
+}
+
+/* Formats the head, which must succeed, and returns it as a string. */
+static const char *formatted(void)
+{
+    int rc = uvh_response_format_head(&res);
+    cr_assert_eq(rc, 0, "format_head of a %d response failed: %d", (int)res.status, rc);
+    return head();
+}
+
+/* True when h holds "\r\n", text and then end, as one run. */
+static bool has_after_crlf(const char *h, const char *text, const char *end)
+{
+    char want[512];
+    snprintf(want, sizeof(want), "\r\n%s%s", text, end);
+    return strstr(h, want) != NULL;
+}
+
+/* True when the head holds exactly this line (CRLF-delimited), not just a substring. */
+static bool has_line(const char *h, const char *line)
+{
+    return has_after_crlf(h, line, "\r\n");
 }
 
 static bool has_field(const char *h, const char *name)
 {
-    char want[128];
-    snprintf(want, sizeof(want), "\r\n%s:", name);
-    return strstr(h, want) != NULL;
+    return has_after_crlf(h, name, ":");
 }
 
 Test(response, reset_clears)
@@ -81,8 +96,7 @@ Test(response, head_200_keep_alive)
     res.keep_alive = true;
     res.ka_timeout_s = 30;
     res.ka_remaining = 99;
-    cr_assert_eq(uvh_response_format_head(&res), 0);
-    const char *h = head();
+    const char *h = formatted();
 
     cr_assert_eq(strlen(h), res.head_len, "head has a NUL inside");
     cr_assert(strncmp(h, "HTTP/1.1 200 OK\r\n", 17) == 0, "status line:\n%s", h);
@@ -120,8 +134,7 @@ Test(response, every_line_ends_with_crlf)
     res.status = UVH_STATUS_NOT_FOUND;
     res.content_type = "text/plain";
     cr_assert_eq(uvh_response_add(&res, "X-A", "%d", 1), 0);
-    cr_assert_eq(uvh_response_format_head(&res), 0);
-    const char *h = head();
+    const char *h = formatted();
     for (size_t i = 0; i < res.head_len; i++) {
         if (h[i] == '\n')
             cr_assert(i > 0 && h[i - 1] == '\r', "bare LF at %zu:\n%s", i, h);
@@ -148,8 +161,7 @@ Test(response, status_lines)
     for (size_t i = 0; i < N(cases); i++) {
         fresh();
         res.status = cases[i].st;
-        cr_assert_eq(uvh_response_format_head(&res), 0);
-        const char *h = head();
+        const char *h = formatted();
         cr_assert(strncmp(h, cases[i].line, strlen(cases[i].line)) == 0,
                   "status %d: expected %s got:\n%s", cases[i].st, cases[i].line, h);
     }
@@ -164,8 +176,7 @@ Test(response, bodyless_statuses_have_no_content_length)
         res.status = bodyless[i];
         res.content_length = 42;
         res.keep_alive = true;
-        cr_assert_eq(uvh_response_format_head(&res), 0);
-        const char *h = head();
+        const char *h = formatted();
         cr_assert_not(has_field(h, "Content-Length"), "%d has Content-Length:\n%s", bodyless[i], h);
     }
 
@@ -192,8 +203,7 @@ Test(response, close)
     res.keep_alive = false;
     res.ka_timeout_s = 30;
     res.ka_remaining = 5;
-    cr_assert_eq(uvh_response_format_head(&res), 0);
-    const char *h = head();
+    const char *h = formatted();
     cr_assert(has_line(h, "Connection: close"), "missing Connection: close in:\n%s", h);
     cr_assert_not(has_field(h, "Keep-Alive"), "Keep-Alive with close:\n%s", h);
     cr_assert_null(strstr(h, "keep-alive"), "keep-alive with close:\n%s", h);
@@ -221,8 +231,7 @@ Test(response, extra_headers)
     cr_assert_eq(memcmp(res.extra, want_extra, res.extra_len), 0, "extra: %.*s", (int)res.extra_len,
                  res.extra);
 
-    cr_assert_eq(uvh_response_format_head(&res), 0);
-    const char *h = head();
+    const char *h = formatted();
     cr_assert(has_line(h, "Content-Range: bytes 0-9/100"), "in:\n%s", h);
     cr_assert(has_line(h, "ETag: \"abc\""), "in:\n%s", h);
     cr_assert(has_line(h, "Accept-Ranges: bytes"), "in:\n%s", h);
