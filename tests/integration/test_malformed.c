@@ -51,41 +51,51 @@ static void roundtrip(const struct th_server *ts, int fd, struct th_response *r,
                  r->head);
 }
 
-Test(malformed, garbage_400, .timeout = 30)
+struct refusal {
+    const char *what, *req; /* req: {HOST} is expanded */
+};
+
+/* On a server of its own: each of the n requests is sent on a new connection and must be refused
+ * with this status and the connection closed. */
+static void expect_refusals(int status, const struct refusal *list, size_t n)
 {
     struct th_server ts;
 
     th_start(&ts, NULL);
-    expect_refused(&ts, 400, "garbage", "\x01\x02\x03\r\n\r\n");
+    for (size_t i = 0; i < n; i++)
+        expect_refused(&ts, status, list[i].what, "%s", list[i].req);
     th_stop(&ts);
+}
+
+/* Sends one request ({HOST} expanded) that must get 400 and a closed connection. */
+static void expect_400_closed(const char *req, const char *what)
+{
+    expect_refusals(400, &(const struct refusal){what, req}, 1);
+}
+
+Test(malformed, garbage_400, .timeout = 30)
+{
+    expect_400_closed("\x01\x02\x03\r\n\r\n", "garbage");
 }
 
 Test(malformed, unknown_method_501, .timeout = 30)
 {
-    struct th_server ts;
-
-    th_start(&ts, NULL);
-    expect_refused(&ts, 501, "FOO", "FOO / HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
-    th_stop(&ts);
+    expect_refusals(501, &(const struct refusal){"FOO", "FOO / HTTP/1.1\r\nHost: {HOST}\r\n\r\n"},
+                    1);
 }
 
 Test(malformed, http2_version_505, .timeout = 30)
 {
-    struct th_server ts;
-
-    th_start(&ts, NULL);
-    expect_refused(&ts, 505, "HTTP/2.0", "GET / HTTP/2.0\r\nHost: {HOST}\r\n\r\n");
-    expect_refused(&ts, 505, "HTTP/1.2", "GET / HTTP/1.2\r\nHost: {HOST}\r\n\r\n");
-    th_stop(&ts);
+    static const struct refusal versions[] = {
+        {"HTTP/2.0", "GET / HTTP/2.0\r\nHost: {HOST}\r\n\r\n"},
+        {"HTTP/1.2", "GET / HTTP/1.2\r\nHost: {HOST}\r\n\r\n"},
+    };
+    expect_refusals(505, versions, sizeof(versions) / sizeof(versions[0]));
 }
 
 Test(malformed, missing_host_400, .timeout = 30)
 {
-    struct th_server ts;
-
-    th_start(&ts, NULL);
-    expect_refused(&ts, 400, "no Host", "GET / HTTP/1.1\r\n\r\n");
-    th_stop(&ts);
+    expect_400_closed("GET / HTTP/1.1\r\n\r\n", "no Host");
 }
 
 Test(malformed, foreign_host_403_keeps_connection, .timeout = 30)
@@ -109,14 +119,11 @@ Test(malformed, foreign_host_403_keeps_connection, .timeout = 30)
 
 Test(malformed, duplicate_host_400, .timeout = 30)
 {
-    struct th_server ts;
-
-    th_start(&ts, NULL);
-    expect_refused(&ts, 400, "two Host headers",
-                   "GET / HTTP/1.1\r\nHost: {HOST}\r\nHost: {HOST}\r\n\r\n");
-    expect_refused(&ts, 400, "two different Host headers",
-                   "GET / HTTP/1.1\r\nHost: {HOST}\r\nHost: evil.com\r\n\r\n");
-    th_stop(&ts);
+    static const struct refusal hosts[] = {
+        {"two Host headers", "GET / HTTP/1.1\r\nHost: {HOST}\r\nHost: {HOST}\r\n\r\n"},
+        {"two different Host headers", "GET / HTTP/1.1\r\nHost: {HOST}\r\nHost: evil.com\r\n\r\n"},
+    };
+    expect_refusals(400, hosts, sizeof(hosts) / sizeof(hosts[0]));
 }
 
 Test(malformed, bad_host_syntax_400, .timeout = 30)
@@ -302,16 +309,6 @@ Test(malformed, too_many_fields_431, .timeout = 30)
     cr_expect_eq(r.status, 200, "100 header fields: %d", r.status);
     th_response_free(&r);
     close(fd);
-    th_stop(&ts);
-}
-
-/* Sends one request ({HOST} expanded) that must get 400 and a closed connection. */
-static void expect_400_closed(const char *req, const char *what)
-{
-    struct th_server ts;
-
-    th_start(&ts, NULL);
-    expect_refused(&ts, 400, what, "%s", req);
     th_stop(&ts);
 }
 
