@@ -25,6 +25,8 @@ const struct uvh_config uvh_config_defaults = {
     .queue_size = 128,
     .retry_after_s = 1,
     .shutdown_timeout_s = 10,
+    .file_cache = 32 * 1024 * 1024,
+    .file_cache_validity_s = 1,
     .log_level = UVH_LOG_INFO,
 };
 
@@ -64,6 +66,10 @@ static const struct option_row options[] = {
      "Retry-After of a 503 when the server is full (1)"},
     {"shutdown-timeout", 0, OPT_UINT, F(shutdown_timeout_s), 0, 3600, "SECONDS",
      "on SIGINT/SIGTERM, how long in-flight responses and uploads may take (10)"},
+    {"file-cache", 0, OPT_UINT, F(file_cache), 0, 1024u * 1024 * 1024, "BYTES",
+     "memory for cached small files and file lookups, 0 = off (33554432)"},
+    {"file-cache-validity", 0, OPT_UINT, F(file_cache_validity_s), 0, 3600, "SECONDS",
+     "how long a cached file or lookup is served before the disk is asked again (1)"},
     {"log-level", 'l', OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "error, warn, info or debug (info)"},
     {"mime", 'm', OPT_MIME, 0, 0, 0, ".EXT=TYPE",
      "add or override a MIME type (repeatable); application/octet-stream means a download"},

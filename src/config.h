@@ -30,6 +30,8 @@ struct uvh_config {
     unsigned queue_size;         /* connections waiting for a slot; more -> 503 */
     unsigned retry_after_s;      /* Retry-After of a 503 */
     unsigned shutdown_timeout_s; /* how long a stop waits for in-flight responses */
+    unsigned file_cache;         /* bytes the file cache may hold; 0 turns it off */
+    unsigned file_cache_validity_s; /* how long a cached answer about a file is trusted */
     enum uvh_log_level log_level;
     size_t n_allow_hosts;
     const char *allow_hosts[UVH_ALLOW_HOSTS_MAX]; /* --allow-host NAME[:PORT], from argv */

@@ -10,6 +10,7 @@
 
 #include "conditional.h"
 #include "date.h"
+#include "file_cache.h"
 #include "log.h"
 #include "mime.h"
 #include "path.h"
@@ -23,6 +24,10 @@
 /* File states between requests, per loop thread. */
 static _Thread_local struct uvh_static_file *free_files;
 static _Thread_local unsigned n_free_files;
+
+/* This thread's file cache (see cache_of). */
+static _Thread_local struct uvh_fc cache;
+static _Thread_local bool cache_on;
 
 static struct uvh_static_file *file_new(struct uvh_exchange *x)
 {
@@ -54,6 +59,10 @@ static struct uvh_static_file *file_new(struct uvh_exchange *x)
 
 void uvh_static_stop(void)
 {
+    if (cache_on) {
+        uvh_fc_deinit(&cache);
+        cache_on = false;
+    }
     while (free_files) {
         struct uvh_static_file *f = free_files;
         free_files = f->next_free;
@@ -574,16 +583,97 @@ _Static_assert(UVH_RESPONSE_EXTRA_MAX >= sizeof("Location: /\r\n") + UVH_REQUEST
 _Static_assert(UVH_RESPONSE_EXTRA_MAX >= 4 * FILE_NAME_MAX_UTF8 + 512,
                "Content-Disposition for the longest file name must fit the extra headers");
 
+/* ---- the file cache: what the open job found, kept per loop thread ---- */
+
+/* This thread's cache, set up from the configuration at first use; NULL when it is off. */
+static struct uvh_fc *cache_of(const struct uvh_env *env)
+{
+    if (!cache_on && env->cfg->file_cache > 0) {
+        if (uvh_fc_init(&cache, env->cfg->file_cache, UVH_FILE_SMALL,
+                        (uint64_t)env->cfg->file_cache_validity_s * 1000) != 0) {
+            uvh_log(UVH_LOG_ERROR, "out of memory for the file cache: serving without it");
+            return NULL;
+        }
+        cache_on = true;
+    }
+    return cache_on ? &cache : NULL;
+}
+
+/* Keeps what the open job found, when it says something lasting about the path: a file (with
+ * its bytes when small), a directory, a special file, or a refusal by the path rules or by the
+ * file system. Transient failures (out of descriptors, I/O errors) are not kept. */
+static void cache_store(struct uvh_exchange *x, const struct uvh_static_file *f)
+{
+    struct uvh_fc *c = cache_of(x->env);
+    enum uvh_log_level level;
+    if (!c)
+        return;
+    if (!f->escaped && f->result < 0) {
+        enum uvh_status st = status_for_error(f->result, &level);
+        if (st != UVH_STATUS_NOT_FOUND && st != UVH_STATUS_FORBIDDEN) {
+            uvh_fc_forget(c, f->path, f->path_len);
+            return;
+        }
+    }
+    bool regular = f->result == 0 && (f->st.st_mode & S_IFMT) == S_IFREG;
+    struct uvh_fc_facts facts = {
+        .result = f->result,
+        .escaped = f->escaped,
+        .mode = (uint32_t)f->st.st_mode,
+        .size = f->st.st_size,
+        .mtime_s = f->st.st_mtim.tv_sec,
+        .mtime_ns = f->st.st_mtim.tv_nsec,
+        .data = regular && f->preloaded ? f->small : NULL,
+        .data_len = regular && f->preloaded ? (size_t)f->st.st_size : 0,
+    };
+    if (f->escaped || f->result < 0)
+        facts.mode = 0;
+    /* A large file still needs its descriptor: only what makes a request cost no pool trip is
+     * worth its memory. */
+    if (regular && !facts.data)
+        return;
+    uvh_fc_store(c, f->path, f->path_len, &facts, uv_now(x->env->loop));
+}
+
+/* A fresh cache entry answers for the open job: the same verdict, the same bytes. */
+static void from_cache(struct uvh_static_file *f, const struct uvh_fc_entry *e)
+{
+    f->result = e->result;
+    f->escaped = e->escaped;
+    memset(&f->st, 0, sizeof(f->st));
+    f->st.st_mode = e->mode;
+    f->st.st_size = e->size;
+    f->st.st_mtim.tv_sec = e->mtime_s;
+    f->st.st_mtim.tv_nsec = e->mtime_ns;
+    f->fd = -1;
+    if (e->data) {
+        memcpy(f->small, e->data, e->data_len);
+        f->preloaded = true;
+    }
+}
+
+static void opened(struct uvh_exchange *x);
+
 static void on_opened(struct uvh_job *j, int status)
 {
     struct uvh_static_file *f = container_of(j, struct uvh_static_file, job);
     struct uvh_exchange *x = f->x;
-    const uv_stat_t *st = &f->st;
 
     if (uvh_exchange_gone(x) || status < 0) {
         close_then(x, UVH_STATUS_NONE);
         return;
     }
+    cache_store(x, f);
+    opened(x);
+}
+
+/* What the file system said about the path (from the open job or the cache) decides the
+ * answer: 403, an error, a redirect, 404 for what is not a regular file, 415, or the file. */
+static void opened(struct uvh_exchange *x)
+{
+    struct uvh_static_file *f = x->h.file;
+    const uv_stat_t *st = &f->st;
+
     if (f->escaped) {
         char target[512];
         uvh_clog(UVH_LOG_WARN, x->id,
@@ -685,6 +775,14 @@ enum uvh_status uvh_static_handle(struct uvh_exchange *x)
         return st;
     }
     f->index_tried = index;
+    struct uvh_fc *c = cache_of(s);
+    const struct uvh_fc_entry *e =
+        c ? uvh_fc_lookup(c, f->path, f->path_len, uv_now(s->loop)) : NULL;
+    if (e) { /* no trip to the pool: the answer is built on the loop thread from memory */
+        from_cache(f, e);
+        opened(x);
+        return UVH_STATUS_NONE;
+    }
     if (uvh_exchange_submit(x, &f->job, open_work, on_opened) != 0)
         return UVH_STATUS_INTERNAL_SERVER_ERROR;
     return UVH_STATUS_NONE;
