@@ -1,3 +1,4 @@
+/* Mirrors jansson 2.14 (load.c, utf.c, strconv.c), the version meson.build pins. */
 /* json_check.c - the streaming validator of json_check.h. One state machine covers both of
  * jansson's layers (the lexer in load.c lex_scan and the recursive parser parse_value), so a
  * token may be split anywhere between feeds. Rules taken from jansson 2.14 src/load.c are noted
@@ -395,6 +396,84 @@ static unsigned hex_value(unsigned char c)
     return (c | 0x20) - 'a' + 10;
 }
 
+/* A continuation byte of the sequence utf8_lead started (ST_UTF8). */
+static int utf8_next(struct uvh_json_check *jc, unsigned char c)
+{
+    if (c < jc->utf8_lo || c > jc->utf8_hi)
+        return fail(jc, "invalid UTF-8");
+    jc->utf8_lo = 0x80;
+    jc->utf8_hi = 0xBF;
+    if (--jc->utf8_need == 0)
+        jc->state = ST_STRING;
+    return string_byte(jc, (char)c);
+}
+
+static void uhex_start(struct uvh_json_check *jc)
+{
+    jc->hex_left = 4;
+    jc->hex = 0;
+    jc->state = ST_UHEX;
+}
+
+/* A byte of the string itself (ST_STRING): its end, a backslash, or a character. */
+static int string_char(struct uvh_json_check *jc, unsigned char c)
+{
+    if (c == '"') {
+        if (jc->in_key)
+            return key_done(jc);
+        jc->state = ST_AFTER;
+        return 0;
+    }
+    if (c < 0x20)
+        return fail(jc, "control character in string");
+    if (c == '\\') {
+        jc->state = ST_ESC;
+        return 0;
+    }
+    if (c < 0x80)
+        return string_byte(jc, (char)c);
+    return utf8_lead(jc, c);
+}
+
+/* The byte after a backslash (ST_ESC). */
+static int escape_char(struct uvh_json_check *jc, unsigned char c)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    if (c == 'u') {
+        uhex_start(jc);
+        return 0;
+    }
+    const char *e = c ? strchr(from, c) : NULL;
+    if (!e)
+        return fail(jc, "invalid escape");
+    jc->state = ST_STRING;
+    return string_byte(jc, to[e - from]);
+}
+
+/* A digit of \uXXXX (ST_UHEX). */
+static int uhex_digit(struct uvh_json_check *jc, unsigned char c)
+{
+    if (!is_hex(c))
+        return fail(jc, "invalid escape");
+    jc->hex = jc->hex << 4 | hex_value(c);
+    if (--jc->hex_left)
+        return 0;
+    return unicode_escape(jc, jc->hex);
+}
+
+/* The backslash (ST_LOW_BS) and the 'u' (ST_LOW_U) that must follow a high surrogate at once. */
+static int low_surrogate_start(struct uvh_json_check *jc, unsigned char c)
+{
+    bool backslash = jc->state == ST_LOW_BS;
+    if (c != (backslash ? '\\' : 'u'))
+        return fail(jc, "invalid Unicode surrogate pair");
+    if (backslash)
+        jc->state = ST_LOW_U;
+    else
+        uhex_start(jc);
+    return 0;
+}
+
 /* ---- numbers (load.c lex_scan_number) ---- */
 
 static void int_digit(struct uvh_json_check *jc, unsigned d)
@@ -476,6 +555,101 @@ static bool number_is_real(const struct uvh_json_check *jc)
     return jc->num_state == N_FRAC || jc->num_state == N_EXP;
 }
 
+/* The integer part's first digit, c. */
+static void number_first_digit(struct uvh_json_check *jc, unsigned char c)
+{
+    if (c == '0') {
+        jc->num_state = N_ZERO;
+    } else {
+        jc->num_state = N_INT;
+        int_digit(jc, c - '0');
+    }
+}
+
+/* After the integer part or the fraction: 'e' or 'E' starts the exponent, any other byte ends
+ * the number. The number functions below return 0 if c is taken, 1 if it ends the number
+ * (c is not part of it), -1 on failure. */
+static int number_exp_or_end(struct uvh_json_check *jc, unsigned char c)
+{
+    if (c != 'e' && c != 'E')
+        return 1;
+    jc->num_state = N_E;
+    return 0;
+}
+
+/* N_MINUS, N_ZERO, N_INT */
+static int number_int(struct uvh_json_check *jc, unsigned char c)
+{
+    bool digit = c >= '0' && c <= '9';
+    if (jc->num_state == N_MINUS) {
+        if (!digit)
+            return fail(jc, "invalid token");
+        number_first_digit(jc, c);
+        return 0;
+    }
+    if (digit && jc->num_state == N_ZERO)
+        return fail(jc, "invalid token"); /* leading zero */
+    if (digit) {
+        int_digit(jc, c - '0');
+        return 0;
+    }
+    if (c == '.') {
+        jc->num_state = N_DOT;
+        return 0;
+    }
+    return number_exp_or_end(jc, c);
+}
+
+/* N_DOT, N_FRAC */
+static int number_frac(struct uvh_json_check *jc, unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        frac_digit(jc, c - '0');
+        jc->num_state = N_FRAC;
+        return 0;
+    }
+    if (jc->num_state == N_DOT)
+        return fail(jc, "invalid token");
+    return number_exp_or_end(jc, c);
+}
+
+/* N_E, N_ESIGN, N_EXP */
+static int number_exp(struct uvh_json_check *jc, unsigned char c)
+{
+    if (jc->num_state == N_E && (c == '+' || c == '-')) {
+        jc->exp_neg = c == '-';
+        jc->num_state = N_ESIGN;
+        return 0;
+    }
+    if (c >= '0' && c <= '9') {
+        exp_digit(jc, c - '0');
+        jc->num_state = N_EXP;
+        return 0;
+    }
+    if (jc->num_state == N_EXP)
+        return 1;
+    return fail(jc, "invalid token");
+}
+
+/* One byte in ST_NUMBER: 0 if it is taken, 1 if it ends the number, -1 on failure. */
+static int number_step(struct uvh_json_check *jc, unsigned char c)
+{
+    switch ((enum num_state)jc->num_state) {
+    case N_MINUS:
+    case N_ZERO:
+    case N_INT:
+        return number_int(jc, c);
+    case N_DOT:
+    case N_FRAC:
+        return number_frac(jc, c);
+    case N_E:
+    case N_ESIGN:
+    case N_EXP:
+    default:
+        return number_exp(jc, c);
+    }
+}
+
 /* ---- values ---- */
 
 static const char *const literals[] = {"true", "false", "null"};
@@ -516,12 +690,8 @@ static int begin_value(struct uvh_json_check *jc, unsigned char c)
     jc->num_len = 0;
     if (c == '-')
         jc->num_state = N_MINUS;
-    else if (c == '0')
-        jc->num_state = N_ZERO;
-    else {
-        jc->num_state = N_INT;
-        int_digit(jc, c - '0');
-    }
+    else
+        number_first_digit(jc, c);
     return 0;
 }
 
@@ -533,6 +703,22 @@ static bool is_ws(unsigned char c)
 static bool is_alpha(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* One byte in ST_LITERAL or ST_LITERAL_END: 0 if it is taken, 1 if it ends the literal, -1 on
+ * failure. */
+static int literal_step(struct uvh_json_check *jc, unsigned char c)
+{
+    if (jc->state == ST_LITERAL_END) {
+        if (is_alpha(c))
+            return fail(jc, "invalid token"); /* jansson scans the whole identifier */
+        return 1;
+    }
+    if (c != (unsigned char)jc->lit[jc->lit_pos])
+        return fail(jc, "invalid token");
+    if (jc->lit[++jc->lit_pos] == '\0')
+        jc->state = ST_LITERAL_END;
+    return 0;
 }
 
 /* The number or literal just ended at byte c, which is not part of it. jansson reads c and
@@ -547,211 +733,110 @@ static int token_end(struct uvh_json_check *jc, unsigned char c)
     return c != 0;
 }
 
-/* One byte through the state machine. */
+/* ---- structure (load.c parse_value, parse_object, parse_array) ---- */
+
+/* After '{' or an object's ',': a key, or '}' right after the '{'. */
+static int begin_key(struct uvh_json_check *jc, unsigned char c)
+{
+    if (c == '}' && jc->state == ST_OBJECT_FIRST) {
+        pop(jc);
+        return 0;
+    }
+    if (c != '"')
+        return fail(jc, "string or '}' expected");
+    jc->in_key = true;
+    jc->key_start = jc->keys_len;
+    jc->state = ST_STRING;
+    return 0;
+}
+
+/* After a value: ',' or the innermost container's closing bracket, nothing at the top level. */
+static int after_value(struct uvh_json_check *jc, unsigned char c)
+{
+    if (jc->depth == 0)
+        return fail(jc, "end of file expected");
+    bool object = top_is_object(jc);
+    if (c == ',') {
+        jc->state = object ? ST_KEY : ST_VALUE;
+        return 0;
+    }
+    if (c == (object ? '}' : ']')) {
+        pop(jc);
+        return 0;
+    }
+    return fail(jc, object ? "'}' expected" : "']' expected");
+}
+
+/* One byte between tokens, ST_VALUE to ST_AFTER: whitespace is skipped everywhere. */
+static int structure_step(struct uvh_json_check *jc, unsigned char c)
+{
+    if (is_ws(c))
+        return 0;
+    switch ((enum state)jc->state) {
+    case ST_ARRAY_FIRST:
+        if (c == ']') {
+            pop(jc);
+            return 0;
+        }
+        /* fall through */
+    case ST_VALUE:
+        return begin_value(jc, c);
+    case ST_OBJECT_FIRST:
+    case ST_KEY:
+        return begin_key(jc, c);
+    case ST_COLON:
+        if (c != ':')
+            return fail(jc, "':' expected");
+        jc->state = ST_VALUE;
+        return 0;
+    case ST_AFTER:
+    default:
+        return after_value(jc, c);
+    }
+}
+
+/* One byte through the state machine, dispatched by the class of the state. A number or a
+ * literal ends at the first byte that is not part of it: that byte is then read again, in
+ * ST_AFTER. */
 static int step(struct uvh_json_check *jc, unsigned char c)
 {
     for (;;) {
+        int r;
         switch ((enum state)jc->state) {
         case ST_VALUE:
-            if (is_ws(c))
-                return 0;
-            return begin_value(jc, c);
-
         case ST_ARRAY_FIRST:
-            if (is_ws(c))
-                return 0;
-            if (c == ']') {
-                pop(jc);
-                return 0;
-            }
-            return begin_value(jc, c);
-
         case ST_OBJECT_FIRST:
         case ST_KEY:
-            if (is_ws(c))
-                return 0;
-            if (c == '}' && jc->state == ST_OBJECT_FIRST) {
-                pop(jc);
-                return 0;
-            }
-            if (c != '"')
-                return fail(jc, "string or '}' expected");
-            jc->in_key = true;
-            jc->key_start = jc->keys_len;
-            jc->state = ST_STRING;
-            return 0;
-
         case ST_COLON:
-            if (is_ws(c))
-                return 0;
-            if (c != ':')
-                return fail(jc, "':' expected");
-            jc->state = ST_VALUE;
-            return 0;
-
         case ST_AFTER:
-            if (is_ws(c))
-                return 0;
-            if (jc->depth == 0)
-                return fail(jc, "end of file expected");
-            if (c == ',') {
-                jc->state = top_is_object(jc) ? ST_KEY : ST_VALUE;
-                return 0;
-            }
-            if (c == (top_is_object(jc) ? '}' : ']')) {
-                pop(jc);
-                return 0;
-            }
-            return fail(jc, top_is_object(jc) ? "'}' expected" : "']' expected");
-
+            return structure_step(jc, c);
         case ST_STRING:
-            if (c == '"') {
-                if (jc->in_key)
-                    return key_done(jc);
-                jc->state = ST_AFTER;
-                return 0;
-            }
-            if (c < 0x20)
-                return fail(jc, "control character in string");
-            if (c == '\\') {
-                jc->state = ST_ESC;
-                return 0;
-            }
-            if (c < 0x80)
-                return string_byte(jc, (char)c);
-            return utf8_lead(jc, c);
-
-        case ST_ESC: {
-            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-            if (c == 'u') {
-                jc->hex_left = 4;
-                jc->hex = 0;
-                jc->state = ST_UHEX;
-                return 0;
-            }
-            const char *e = c ? strchr(from, c) : NULL;
-            if (!e)
-                return fail(jc, "invalid escape");
-            jc->state = ST_STRING;
-            return string_byte(jc, to[e - from]);
-        }
-
+            return string_char(jc, c);
+        case ST_ESC:
+            return escape_char(jc, c);
         case ST_UHEX:
-            if (!is_hex(c))
-                return fail(jc, "invalid escape");
-            jc->hex = jc->hex << 4 | hex_value(c);
-            if (--jc->hex_left)
-                return 0;
-            return unicode_escape(jc, jc->hex);
-
+            return uhex_digit(jc, c);
         case ST_LOW_BS:
-            if (c != '\\')
-                return fail(jc, "invalid Unicode surrogate pair");
-            jc->state = ST_LOW_U;
-            return 0;
-
         case ST_LOW_U:
-            if (c != 'u')
-                return fail(jc, "invalid Unicode surrogate pair");
-            jc->hex_left = 4;
-            jc->hex = 0;
-            jc->state = ST_UHEX;
-            return 0;
-
+            return low_surrogate_start(jc, c);
         case ST_UTF8:
-            if (c < jc->utf8_lo || c > jc->utf8_hi)
-                return fail(jc, "invalid UTF-8");
-            jc->utf8_lo = 0x80;
-            jc->utf8_hi = 0xBF;
-            if (--jc->utf8_need == 0)
-                jc->state = ST_STRING;
-            return string_byte(jc, (char)c);
-
-        case ST_NUMBER: {
-            bool digit = c >= '0' && c <= '9';
-            switch ((enum num_state)jc->num_state) {
-            case N_MINUS:
-                if (!digit)
-                    return fail(jc, "invalid token");
-                jc->num_state = c == '0' ? N_ZERO : N_INT;
-                if (c != '0')
-                    int_digit(jc, c - '0');
-                return 0;
-            case N_ZERO:
-            case N_INT:
-                if (digit && jc->num_state == N_ZERO)
-                    return fail(jc, "invalid token"); /* leading zero */
-                if (digit) {
-                    int_digit(jc, c - '0');
-                    return 0;
-                }
-                if (c == '.') {
-                    jc->num_state = N_DOT;
-                    return 0;
-                }
-                break;
-            case N_DOT:
-                if (!digit)
-                    return fail(jc, "invalid token");
-                frac_digit(jc, c - '0');
-                jc->num_state = N_FRAC;
-                return 0;
-            case N_FRAC:
-                if (digit) {
-                    frac_digit(jc, c - '0');
-                    return 0;
-                }
-                break;
-            case N_E:
-                if (c == '+' || c == '-') {
-                    jc->exp_neg = c == '-';
-                    jc->num_state = N_ESIGN;
-                    return 0;
-                }
-                /* fall through */
-            case N_ESIGN:
-                if (!digit)
-                    return fail(jc, "invalid token");
-                exp_digit(jc, c - '0');
-                jc->num_state = N_EXP;
-                return 0;
-            case N_EXP:
-                if (digit) {
-                    exp_digit(jc, c - '0');
-                    return 0;
-                }
-                break;
-            }
-            if ((c == 'e' || c == 'E') && jc->num_state != N_EXP) {
-                jc->num_state = N_E;
-                return 0;
-            }
-            int r = token_end(jc, c);
-            if (r <= 0)
-                return r;
-            continue; /* c again, in ST_AFTER */
-        }
-
+            return utf8_next(jc, c);
+        case ST_NUMBER:
+            r = number_step(jc, c);
+            break;
         case ST_LITERAL:
-            if (c != (unsigned char)jc->lit[jc->lit_pos])
-                return fail(jc, "invalid token");
-            if (jc->lit[++jc->lit_pos] == '\0')
-                jc->state = ST_LITERAL_END;
-            return 0;
-
-        case ST_LITERAL_END: {
-            if (is_alpha(c))
-                return fail(jc, "invalid token"); /* jansson scans the whole identifier */
-            int r = token_end(jc, c);
-            if (r <= 0)
-                return r;
-            continue;
-        }
-
+        case ST_LITERAL_END:
+            r = literal_step(jc, c);
+            break;
         case ST_FAILED:
             return -1;
+        default:
+            return fail(jc, "internal error");
         }
-        return fail(jc, "internal error");
+        if (r == 1)
+            r = token_end(jc, c);
+        if (r != 1)
+            return r;
     }
 }
 
