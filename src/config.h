@@ -23,14 +23,14 @@ struct uvh_config {
     unsigned threads; /* libuv threadpool size */
     const char *root;
     unsigned keep_alive_timeout_s;
-    unsigned max_requests;       /* per connection */
-    unsigned request_timeout_s;  /* headers deadline; also each pause in a body or a write */
-    unsigned max_body;           /* bytes of an upload body; larger -> 413 */
-    unsigned max_connections;    /* open client connections served at once (idle ones count) */
-    unsigned queue_size;         /* connections waiting for a slot; more -> 503 */
-    unsigned retry_after_s;      /* Retry-After of a 503 */
-    unsigned shutdown_timeout_s; /* how long a stop waits for in-flight responses */
-    unsigned file_cache;         /* bytes the file cache may hold; 0 turns it off */
+    unsigned max_requests;          /* per connection */
+    unsigned request_timeout_s;     /* headers deadline; also each pause in a body or a write */
+    unsigned max_body;              /* bytes of an upload body; larger -> 413 */
+    unsigned max_connections;       /* open client connections served at once (idle ones count) */
+    unsigned queue_size;            /* connections waiting for a slot; more -> 503 */
+    unsigned retry_after_s;         /* Retry-After of a 503 */
+    unsigned shutdown_timeout_s;    /* how long a stop waits for in-flight responses */
+    unsigned file_cache;            /* bytes the file cache may hold; 0 turns it off */
     unsigned file_cache_validity_s; /* how long a cached answer about a file is trusted */
     enum uvh_log_level log_level;
     size_t n_allow_hosts;

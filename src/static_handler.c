@@ -60,6 +60,15 @@ static struct uvh_static_file *file_new(struct uvh_exchange *x)
 void uvh_static_stop(void)
 {
     if (cache_on) {
+        uint64_t asked = cache.hits + cache.misses + cache.stale;
+        uvh_log(UVH_LOG_INFO,
+                "File cache: %llu entries, %llu of %llu bytes; %llu hits, %llu misses, %llu stale, "
+                "%llu evicted (hit ratio %.1f%%)",
+                (unsigned long long)cache.n, (unsigned long long)cache.used,
+                (unsigned long long)cache.budget, (unsigned long long)cache.hits,
+                (unsigned long long)cache.misses, (unsigned long long)cache.stale,
+                (unsigned long long)cache.evictions,
+                asked ? 100.0 * (double)cache.hits / (double)asked : 0.0);
         uvh_fc_deinit(&cache);
         cache_on = false;
     }

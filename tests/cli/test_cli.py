@@ -950,6 +950,58 @@ def max_body_option():
             srv.stop()
 
 
+
+def _rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+@test
+def file_cache_10000_distinct_files_stay_within_the_budget():
+    # Issue 12: a burst of 10,000 distinct small files, each requested once, and as many
+    # misses: the cache holds no more than --file-cache, evicting the least recently used.
+    budget = 256 * 1024
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_root(tmp)
+        os.makedirs(os.path.join(root, "many"))
+        body = b"x" * 300 + b"\n"
+        for i in range(10000):
+            with open(os.path.join(root, "many", "f%05d.txt" % i), "wb") as f:
+                f.write(body)
+        with Server(["0", "--root", root, "--file-cache", str(budget)]) as srv:
+            before = _rss_kib(srv.proc.pid)
+            conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+            for i in range(10000):
+                conn.request("GET", "/many/f%05d.txt" % i)
+                r = conn.getresponse()
+                data = r.read()
+                check(r.status == 200 and data == body, "f%05d: %d" % (i, r.status))
+                if i % 5 == 0:  # and 2,000 misses, remembered too
+                    conn.request("GET", "/many/none%05d.txt" % i)
+                    r = conn.getresponse()
+                    r.read()
+                    check(r.status == 404, "none%05d: %d" % (i, r.status))
+                if r.getheader("Connection") == "close":
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+            conn.close()
+            growth = (_rss_kib(srv.proc.pid) - before) / 1024.0
+            srv.stop()
+            line = srv.wait_for(r"File cache: \d+ entries, \d+ of \d+ bytes;")
+            m = re.search(r"File cache: (\d+) entries, (\d+) of (\d+) bytes; (\d+) hits, "
+                          r"(\d+) misses, (\d+) stale, (\d+) evicted", line)
+            check(m, "no statistics line: " + line)
+            entries, used, total, hits, misses, stale, evicted = map(int, m.groups())
+            print("     %s; RSS grew by %.1f MiB" % (line.split("] ", 2)[-1], growth))
+            check(total == budget, "budget %d, want %d" % (total, budget))
+            check(used <= budget, "the cache holds %d bytes, over its %d" % (used, budget))
+            check(evicted > 0 and entries < 12000, "%d entries, %d evicted" % (entries, evicted))
+            if not _asan_binary():
+                check(growth < 16, "RSS grew by %.1f MiB for a %d-byte cache" % (growth, budget))
+
 def age_file(path, seconds=3600):
     """Backdates a file's times, as if nobody had written it for `seconds`."""
     t = time.time() - seconds

@@ -58,6 +58,10 @@ void th_start(struct th_server *ts, void (*tweak)(struct uvh_config *cfg))
     ts->cfg.port = 0;
     ts->cfg.threads = 4;
     ts->cfg.root = ts->root;
+    /* UVHTTPD_TEST_FILE_CACHE=BYTES (0: off): the whole suite again with another file cache. */
+    const char *fc = getenv("UVHTTPD_TEST_FILE_CACHE");
+    if (fc && *fc)
+        ts->cfg.file_cache = (unsigned)strtoul(fc, NULL, 10);
     if (tweak)
         tweak(&ts->cfg);
     uvh_process_init(); /* as main() does: SIGPIPE ignored, the binary's malloc and jansson setup */
