@@ -522,3 +522,8 @@ const char *th_shown(const char *data, size_t len, char *out, size_t cap)
     out[o] = '\0';
     return out;
 }
+
+void th_request_timeout_1s(struct uvh_config *cfg)
+{
+    cfg->request_timeout_s = 1;
+}

@@ -67,6 +67,9 @@ char *th_read_file(const struct th_server *ts, const char *rel, size_t *len);
 
 /* ---- shared test helpers: checks and requests the test files have in common ---- */
 
+/* A config tweak for th_start: a 1 s --request-timeout. */
+void th_request_timeout_1s(struct uvh_config *cfg);
+
 /* Skips the test, with "needs its own server settings" (and why, when not NULL), when the suite
  * runs against an external server. */
 void th_skip_if_external(const char *why);

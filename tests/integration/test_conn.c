@@ -249,17 +249,12 @@ Test(conn, idle_timeout_restarts_per_request, .timeout = 30)
     th_stop(&ts);
 }
 
-static void short_request_timeout(struct uvh_config *cfg)
-{
-    cfg->request_timeout_s = 1;
-}
-
 Test(conn, request_timeout_partial_head_408, .timeout = 30)
 {
     struct th_server ts;
     struct th_response r;
 
-    th_start(&ts, short_request_timeout);
+    th_start(&ts, th_request_timeout_1s);
     int fd = th_connect(&ts);
     th_sendf(&ts, fd, "GET / HTTP/1.1\r\nHost: {HOST}\r\n");
     double t0 = th_now_ms();
@@ -278,7 +273,7 @@ Test(conn, request_timeout_trickled_head_408, .timeout = 30)
     struct th_response r;
     static const char head[] = "GET /sample.txt HTTP/1.1\r\nX-Slow: abcdefghijklmnopqrstuvwxyz";
 
-    th_start(&ts, short_request_timeout);
+    th_start(&ts, th_request_timeout_1s);
     int fd = th_connect(&ts);
     double t0 = th_now_ms();
     size_t i = 0;
@@ -306,7 +301,7 @@ Test(conn, request_timeout_silent_connection, .timeout = 30)
     struct th_server ts;
     char c;
 
-    th_start(&ts, short_request_timeout);
+    th_start(&ts, th_request_timeout_1s);
     int fd = th_connect(&ts);
     double t0 = th_now_ms();
     cr_assert(th_readable(fd, 3000), "a silent connection was not closed");
@@ -323,7 +318,7 @@ Test(conn, request_timeout_between_requests_uses_keep_alive, .timeout = 30)
     struct th_server ts;
     struct th_response r;
 
-    th_start(&ts, short_request_timeout);
+    th_start(&ts, th_request_timeout_1s);
     int fd = th_connect(&ts);
     th_send_get(&ts, fd, "/sample.txt");
     th_read_status(fd, &r, false, 200, "first");

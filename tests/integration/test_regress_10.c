@@ -14,11 +14,6 @@
 #include "conn.h"
 #include "harness.h"
 
-static void short_request_timeout(struct uvh_config *cfg)
-{
-    cfg->request_timeout_s = 1;
-}
-
 /* Item 1: RFC 9112 section 2.2: an empty line before a request line is ignored. The connection
  * goes idle (keep-alive timeout, not the request timeout), takes the next request, gives its
  * exchange back and closes at shutdown like any idle connection. */
@@ -27,7 +22,7 @@ Test(regress_10, item1_trailing_crlf_goes_idle, .timeout = 30)
     struct th_server ts;
     struct th_response r;
 
-    th_start(&ts, short_request_timeout);
+    th_start(&ts, th_request_timeout_1s);
     int fd = th_connect(&ts);
     th_sendf(&ts, fd, "GET /sample.txt HTTP/1.1\r\nHost: {HOST}\r\n\r\n\r\n");
     th_expect_file_response(&ts, fd, "sample.txt", "request followed by CRLF");
