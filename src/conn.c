@@ -18,6 +18,7 @@
 #include "host.h"
 #include "log.h"
 #include "router.h"
+#include "timeouts.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define FREE_EXCHANGES_MAX 64
@@ -51,8 +52,13 @@ struct uvh_conn {
         uv_stream_t stream;
         uv_handle_t handle;
     } io;
-    uv_timer_t timer;
-    llhttp_t parser;
+    struct uvh_timeout_node deadline; /* on the env's list for the current state */
+    /* The parser serves until the last response; a lingering close then needs only its
+     * shutdown request, which takes the parser's place. */
+    union {
+        llhttp_t parser;
+        uv_shutdown_t shutdown_req;
+    };
     struct uvh_conn_env *env;
     struct uvh_conn_link link; /* the server's */
     struct exchange *x;        /* non-NULL while a request is in progress or bytes are buffered */
@@ -66,8 +72,7 @@ struct uvh_conn {
     bool reading;
     bool close_after; /* close once the current response is written */
     bool linger;      /* input may be left unread: drain it before closing (no RST) */
-    uv_shutdown_t shutdown_req;
-    char peer[56]; /* "IP:PORT" of the client */
+    char peer[56];    /* "IP:PORT" of the client */
 };
 
 /* Indexed by enum uvh_conn_state: the phase named in log lines. */
@@ -85,18 +90,19 @@ static const char *const state_names[] = {"reading headers", "reading body", "ha
 /* Where a lingering connection's input goes: it is read only to be thrown away. */
 static _Thread_local char discard_buf[4096];
 
-static void on_timeout(uv_timer_t *t);
+static void on_timeout(struct uvh_timeout_node *n);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void parse(struct uvh_conn *c);
 static void response_done(struct uvh_conn *c);
 
-/* Changes state and re-arms the timer that bounds the new state. Re-entering the same state
- * restarts its timer (each read of a body, each completed write). */
+/* Changes state and puts the connection on the timeout list that bounds the new state, with a
+ * fresh deadline: re-entering the same state restarts it (each read of a body, each completed
+ * write). Lists, not a timer per connection: moving between them is O(1) (timeouts.h). */
 static void set_state(struct uvh_conn *c, enum uvh_conn_state st)
 {
-    const struct uvh_config *cfg = c->env->env.cfg;
-    uint64_t ms = 0;
+    struct uvh_conn_env *e = c->env;
+    struct uvh_timeout_list *l = NULL;
 
     c->state = st;
     switch (st) {
@@ -104,26 +110,26 @@ static void set_state(struct uvh_conn *c, enum uvh_conn_state st)
     case UVH_CONN_READ_BODY:
     case UVH_CONN_WRITE:
     case UVH_CONN_QUEUED:
-        ms = (uint64_t)cfg->request_timeout_s * 1000;
+        l = &e->t_request;
         break;
     case UVH_CONN_HANDLE:
         /* The server's own work on a request (a file open, an upload's validation) is bounded
          * too: a job that never ends must not keep its client waiting forever. */
-        ms = (uint64_t)cfg->request_timeout_s * 1000 * UVH_CONN_HANDLE_FACTOR;
+        l = &e->t_handle;
         break;
     case UVH_CONN_IDLE:
-        ms = (uint64_t)cfg->keep_alive_timeout_s * 1000;
+        l = &e->t_idle;
         break;
     case UVH_CONN_LINGER:
-        ms = LINGER_IDLE_MS;
+        l = &e->t_linger;
         break;
     case UVH_CONN_CLOSING:
         break;
     }
-    if (ms)
-        uv_timer_start(&c->timer, on_timeout, ms, 0);
-    else if (st != UVH_CONN_CLOSING)
-        uv_timer_stop(&c->timer);
+    if (l)
+        uvh_timeout_start(l, &c->deadline);
+    else
+        uvh_timeout_stop(&c->deadline);
 }
 
 static void start_reading(struct uvh_conn *c)
@@ -235,7 +241,6 @@ void uvh_conn_close(struct uvh_conn *c, const char *reason)
     set_state(c, UVH_CONN_CLOSING);
     stop_reading(c);
     uv_close(&c->io.handle, on_close);
-    uv_close((uv_handle_t *)&c->timer, on_close);
 }
 
 static bool closing(const struct uvh_conn *c)
@@ -819,9 +824,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         if (nread < 0 || spent >= LINGER_MS)
             uvh_conn_close(c, c->close_reason);
         else if (nread > 0) /* the bytes went to discard_buf: wait for more, within LINGER_MS */
-            uv_timer_start(&c->timer, on_timeout,
-                           LINGER_MS - spent < LINGER_IDLE_MS ? LINGER_MS - spent : LINGER_IDLE_MS,
-                           0);
+            uvh_timeout_start_at(&c->env->t_linger, &c->deadline,
+                                 c->linger_since_ms + (LINGER_MS - spent < LINGER_IDLE_MS
+                                                           ? LINGER_MS
+                                                           : spent + LINGER_IDLE_MS));
         return;
     }
     if (nread == 0)
@@ -844,7 +850,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     /* Empty lines while idle leave the keep-alive deadline where it was. */
     bool was_idle = c->state == UVH_CONN_IDLE;
-    uint64_t idle_left = was_idle ? uv_timer_get_due_in(&c->timer) : 0;
+    uint64_t idle_due = c->deadline.due_ms;
     if (c->x->in_len == 0 && c->state != UVH_CONN_READ_BODY) {
         c->x->start_ns = uv_hrtime();
         if (was_idle)
@@ -859,15 +865,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (was_idle || c->requests > 0) {
         go_idle(c);
         if (was_idle)
-            uv_timer_start(&c->timer, on_timeout, idle_left ? idle_left : 1, 0);
+            uvh_timeout_start_at(&c->env->t_idle, &c->deadline, idle_due);
     } else {
         release_exchange(c); /* still bounded by the request timeout of a new connection */
     }
 }
 
-static void on_timeout(uv_timer_t *t)
+static void on_timeout(struct uvh_timeout_node *n)
 {
-    struct uvh_conn *c = t->data;
+    struct uvh_conn *c = container_of(n, struct uvh_conn, deadline);
 
     switch (c->state) {
     case UVH_CONN_IDLE:
@@ -976,18 +982,11 @@ static void on_unborn_closed(uv_handle_t *h)
     free(h->data);
 }
 
-/* The stream is open: the timer, the parser and the bookkeeping follow. */
+/* The stream is open: the parser and the bookkeeping follow. */
 static int conn_born(struct uvh_conn *c, struct uvh_conn **out)
 {
-    int rc = uv_timer_init(c->env->env.loop, &c->timer);
-    if (rc != 0) {
-        uvh_log_uv(UVH_LOG_ERROR, rc, "cannot serve %s", c->peer);
-        uv_close(&c->io.handle, on_unborn_closed);
-        return rc;
-    }
-    c->refs = 2; /* stream and timer */
+    c->refs = 1; /* the stream */
     c->id = ++c->env->next_id;
-    c->timer.data = c;
     c->link.conn = c;
     llhttp_init(&c->parser, HTTP_REQUEST, &uvh_request_settings);
     uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s", c->peer);
@@ -1077,4 +1076,20 @@ void uvh_conn_stop(struct uvh_conn *c)
 {
     if (c->state == UVH_CONN_IDLE || c->state == UVH_CONN_READ_HEAD)
         uvh_conn_close(c, "server shutting down");
+}
+
+int uvh_conn_env_start(struct uvh_conn_env *e)
+{
+    const struct uvh_config *cfg = e->env.cfg;
+    uint64_t request_ms = (uint64_t)cfg->request_timeout_s * 1000;
+    int rc = uvh_timeout_list_init(e->env.loop, &e->t_request, request_ms, on_timeout);
+    if (rc == 0)
+        rc = uvh_timeout_list_init(e->env.loop, &e->t_handle, request_ms * UVH_CONN_HANDLE_FACTOR,
+                                   on_timeout);
+    if (rc == 0)
+        rc = uvh_timeout_list_init(e->env.loop, &e->t_idle,
+                                   (uint64_t)cfg->keep_alive_timeout_s * 1000, on_timeout);
+    if (rc == 0)
+        rc = uvh_timeout_list_init(e->env.loop, &e->t_linger, LINGER_IDLE_MS, on_timeout);
+    return rc;
 }

@@ -10,6 +10,7 @@
 
 #include "exchange.h"
 #include "host.h"
+#include "timeouts.h"
 
 enum uvh_conn_state {
     UVH_CONN_READ_HEAD, /* reading a request line and headers: request timeout */
@@ -47,7 +48,10 @@ struct uvh_conn_env {
     void (*unqueue)(struct uvh_conn_env *e, struct uvh_conn_link *l);
     /* A connection's handles have all closed: called just before it is freed. */
     void (*closed)(struct uvh_conn_env *e, struct uvh_conn_link *l);
-    void *free_exchanges; /* conn.c's: exchanges between requests */
+    /* conn.c's: the deadlines of every state (uvh_conn_env_start), and exchanges between
+     * requests. */
+    struct uvh_timeout_list t_request, t_handle, t_idle, t_linger;
+    void *free_exchanges;
     size_t n_free_exchanges;
     uint64_t next_id;
 };
@@ -88,6 +92,10 @@ void uvh_conn_close(struct uvh_conn *c, const char *reason);
 /* At a graceful stop: closes the connection now when no request is being answered on it;
  * a busy one closes after its response (the env says stopping). */
 void uvh_conn_stop(struct uvh_conn *c);
+
+/* Sets up the deadlines' timers on env.loop from env.cfg, before the first connection.
+ * Returns 0 or a libuv error. */
+int uvh_conn_env_start(struct uvh_conn_env *e);
 
 /* Frees the env's free exchanges (once no connection is left). */
 void uvh_conn_env_deinit(struct uvh_conn_env *e);

@@ -449,6 +449,9 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
     s->cenv.port = s->port;
     s->cenv.unqueue = on_queue_timeout;
     s->cenv.closed = on_conn_closed;
+    rc = uvh_conn_env_start(&s->cenv);
+    if (rc != 0)
+        return create_failed(s, rc);
     uvh_router_start(&s->cenv.env);
     rc = uv_async_init(&s->loop, &s->stop_async, on_stop_async);
     s->stop_async.data = s;
