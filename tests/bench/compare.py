@@ -39,8 +39,11 @@ compare-YYYYmmdd-HHMMSS.{txt,json,tsv}.
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
+import random
+import re
 import resource
 import shutil
 import signal
@@ -373,6 +376,51 @@ def run_wrk(srv, path, conns, secs, headers):
     return w
 
 
+CACHE_LINE = re.compile(r"File cache: (\d+) entries, (\d+) of (\d+) bytes; (\d+) hits, "
+                        r"(\d+) misses, (\d+) stale, (\d+) evicted")
+
+
+def cache_figures(stderr_path):
+    """uvhttpd's file-cache statistics, logged when it stops; None when absent."""
+    with open(stderr_path, errors="replace") as f:
+        m = None
+        for line in f:
+            m = CACHE_LINE.search(line) or m
+    if not m:
+        return None
+    entries, used, budget, hits, misses, stale, evicted = map(int, m.groups())
+    asked = hits + misses + stale
+    return {"entries": entries, "used": used, "budget": budget, "hits": hits, "misses": misses,
+            "stale": stale, "evicted": evicted, "hit_ratio": hits / asked if asked else 0.0}
+
+
+def run_cache_mix(work, build, nofile, secs, files=2000):
+    """uvhttpd alone under a mixed load (wrk_mix.lua): its file cache's hit ratio and memory."""
+    root = os.path.join(work, "mixroot")
+    os.makedirs(os.path.join(root, "mix"), exist_ok=True)
+    rnd = random.Random(7)
+    total = 0
+    for i in range(files):  # 200 B to 16 KB, most of them small
+        size = min(16000, int(200 * math.exp(rnd.random() * math.log(80))))
+        total += size
+        with open(os.path.join(root, "mix", "f%05d.html" % i), "wb") as f:
+            f.write(b"<p>" + b"m" * max(size - 8, 0) + b"</p>\n")
+    srv = make_server("uvhttpd", work, root, build, "mix", nofile)
+    srv.start(work)
+    argv = ["wrk", "-t1", "-c50", f"-d{secs}s", "-s", os.path.join(HERE, "wrk_mix.lua"),
+            f"http://127.0.0.1:{srv.port}/"]
+    p = spawn(argv, CLIENT_CPU, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+              env=dict(os.environ, MIX_FILES=str(files)))
+    out, _ = p.communicate(timeout=secs + 30)
+    if p in started:
+        started.remove(p)
+    srv.stop()
+    fig = cache_figures(srv.stderr_path) or {}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    fig.update({"files": files, "file_bytes": total, "rps": float(m.group(1)) if m else 0.0})
+    return fig
+
+
 def wrk_figures(key, w):
     secs = w["duration_us"] / 1e6
     reqs = max(w["requests"], 1)
@@ -606,6 +654,9 @@ def main():
                             "lines": sum(1 for _ in open(p, "rb")) if os.path.exists(p) else 0}
         for s in servers.values():
             s.stop()
+        cache_main = cache_figures(servers["uvhttpd"].stderr_path)
+        progress("  file cache: a mixed load on a fresh uvhttpd")
+        cache_mix = run_cache_mix(work, build, nofile, a.seconds)
 
         for rnd in range(a.rounds):
             order = SERVERS[rnd % 4:] + SERVERS[:rnd % 4]
@@ -639,6 +690,21 @@ def main():
         table("e", f"e) {a.conns_idle} idle keep-alive connections (one request each, then held):"
               " RSS growth per connection (fresh server each round)", summary, results, lines)
         lines.append("")
+        lines.append("uvhttpd's file cache (default budget and validity):")
+
+        def cache_line(what, c):
+            if not c or "hits" not in c:
+                return f"  {what}: no statistics line in uvhttpd's log"
+            return (f"  {what}: hit ratio {100 * c['hit_ratio']:.1f}% ({c['hits']} hits, "
+                    f"{c['misses']} misses, {c['stale']} stale), {c['entries']} entries, "
+                    f"{c['used'] / 1024:.0f} KiB of {c['budget'] / 1048576:.0f} MiB, "
+                    f"{c['evicted']} evicted")
+        lines.append(cache_line("main instance (scenarios a to d)", cache_main))
+        lines.append(cache_line(
+            f"a mixed load ({cache_mix.get('files')} files of 200 B to 16 KB, "
+            f"{cache_mix.get('file_bytes', 0) / 1e6:.1f} MB in all, popularity skewed, 5% misses; "
+            f"{cache_mix.get('rps', 0):.0f} req/s)", cache_mix))
+        lines.append("")
         lines.append("uvhttpd start-up log (main instance):")
         lines.extend("  " + l for l in startup)
         lines.append("access logs of the main instances (load scenarios and warm-up): " + ", ".join(
@@ -655,6 +721,7 @@ def main():
             f.write("\n".join(lines) + "\n")
         with open(stem + ".json", "w") as f:
             json.dump({"meta": meta, "uvhttpd_startup_log": startup, "access_logs": log_sizes,
+                       "file_cache": {"main": cache_main, "mix": cache_mix},
                        "scenarios": {k: {"title": next((t for kk, t, *_ in WRK_SCENARIOS
                                                         if kk == k), "idle connections"),
                                          "metrics": {m: {"label": METRICS[m][0],
