@@ -645,7 +645,6 @@ static bool input_pending(struct uvh_conn *c)
 void uvh_conn_reject(struct uvh_conn *c, enum uvh_status st)
 {
     struct uvh_response res;
-    char line[200];
 
     /* A refusal holds no exchange: its few hundred bytes go straight into the socket's empty
      * send buffer, then the connection lingers like any other that closes with unread input. */
@@ -657,9 +656,9 @@ void uvh_conn_reject(struct uvh_conn *c, enum uvh_status st)
     uv_buf_t b[2] = {uv_buf_init(res.head, (unsigned)res.head_len),
                      uv_buf_init(res.body, (unsigned)res.body_len)};
     int n = rc == 0 ? uv_try_write(&c->io.stream, b, 2) : UV_ENOBUFS;
-    snprintf(line, sizeof(line), "%s - host not read -> %d %s, no file, %llu bytes, close, 0.00 ms",
-             c->peer, st, uvh_status_reason(st), (unsigned long long)(n > 0 ? n : 0));
-    uvh_clog(UVH_LOG_INFO, c->id, "%s", line);
+    uvh_clog(UVH_LOG_INFO, c->id,
+             "%s - host not read -> %d %s, no file, %llu bytes, close, 0.00 ms", c->peer, st,
+             uvh_status_reason(st), (unsigned long long)(n > 0 ? n : 0));
     if (n != (int)(res.head_len + res.body_len)) {
         uvh_clog(UVH_LOG_DEBUG, c->id, "could not answer %s at once: %s", c->peer,
                  n < 0 ? uv_strerror(n) : "short write");
@@ -862,10 +861,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     parse(c);
     if (!between_messages(c))
         return;
-    if (was_idle || c->requests > 0) {
+    if (was_idle) {
         go_idle(c);
-        if (was_idle)
-            uvh_timeout_start_at(&c->env->t_idle, &c->deadline, idle_due);
+        uvh_timeout_start_at(&c->env->t_idle, &c->deadline, idle_due);
     } else {
         release_exchange(c); /* still bounded by the request timeout of a new connection */
     }

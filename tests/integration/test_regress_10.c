@@ -50,6 +50,37 @@ Test(regress_10, item1_trailing_crlf_goes_idle, .timeout = 30)
     close(fd);
 }
 
+static void short_keep_alive(struct uvh_config *cfg)
+{
+    cfg->keep_alive_timeout_s = 2;
+}
+
+/* Item 1, continued: empty lines while idle do not restart the keep-alive deadline, or a
+ * client could hold a connection forever with a CRLF now and then. */
+Test(regress_10, item1_empty_lines_keep_the_idle_deadline, .timeout = 30)
+{
+    struct th_server ts;
+
+    th_start(&ts, short_keep_alive);
+    int fd = th_connect(&ts);
+    th_send_get(&ts, fd, "/sample.txt");
+    th_expect_file_response(&ts, fd, "sample.txt", "the request before the empty lines");
+    double t0 = th_now_ms();
+    bool closed = false;
+    while (!closed && th_now_ms() - t0 < 4500) {
+        th_sleep_ms(500);
+        send(fd, "\r\n", 2, MSG_NOSIGNAL);
+        closed = th_wait_closed(fd, 1);
+    }
+    if (!closed)
+        closed = th_wait_closed(fd, 1000);
+    double dt = th_now_ms() - t0;
+    cr_expect(closed, "empty lines every 0.5 s kept the connection open for %.0f ms", dt);
+    cr_expect(dt >= 1500 && dt <= 3500, "closed after %.0f ms, want about 2000 (keep-alive)", dt);
+    close(fd);
+    th_stop(&ts);
+}
+
 /* Item 2: RFC 9110 section 10.1.1: a server MUST ignore 100-continue from HTTP/1.0 and MUST NOT
  * send it a 1xx. */
 Test(regress_10, item2_expect_100_from_http10_ignored, .timeout = 30)
