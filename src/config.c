@@ -30,7 +30,18 @@ const struct uvh_config uvh_config_defaults = {
     .log_level = UVH_LOG_INFO,
 };
 
-enum opt_kind { OPT_UINT, OPT_STR, OPT_LEVEL, OPT_MIME, OPT_HOST, OPT_HELP, OPT_VERSION };
+enum opt_kind {
+    OPT_UINT,
+    OPT_STR,
+    OPT_LEVEL,
+    OPT_MIME,
+    OPT_HOST,
+    OPT_CIDR,
+    OPT_LOG_FORMAT,
+    OPT_URL_PATH,
+    OPT_HELP,
+    OPT_VERSION
+};
 
 struct option_row {
     const char *name;
@@ -75,6 +86,14 @@ static const struct option_row options[] = {
      "add or override a MIME type (repeatable); application/octet-stream means a download"},
     {"allow-host", 'a', OPT_HOST, 0, 0, 0, "NAME[:PORT]",
      "also accept this Host (repeatable); NAME alone accepts NAME and NAME:PORT of the server"},
+    {"proxy-protocol", 0, OPT_CIDR, 0, 0, 0, "CIDR",
+     "require a PROXY protocol header (v1 or v2) from these peers, e.g. 10.0.0.0/8 (repeatable)"},
+    {"access-log", 0, OPT_STR, F(access_log), 0, 0, "FILE",
+     "append one line per request to FILE; SIGHUP reopens it"},
+    {"access-log-format", 0, OPT_LOG_FORMAT, F(access_log_format), 0, 0, "FORMAT",
+     "combined, common or json (combined)"},
+    {"health-path", 0, OPT_URL_PATH, F(health_path), 0, 0, "PATH",
+     "answer GET/HEAD PATH with 200 \"ok\", logged at debug only (load balancer checks)"},
     {"help", 'h', OPT_HELP, 0, 0, 0, NULL, "print this help and exit"},
     {"version", 'V', OPT_VERSION, 0, 0, 0, NULL, "print version information and exit"},
 };
@@ -135,6 +154,17 @@ static bool valid_type(const char *t)
         return false;
     for (; *t; t++)
         if ((unsigned char)*t < 0x20 || (unsigned char)*t >= 0x7f)
+            return false;
+    return true;
+}
+
+/* A request path as it is compared with the target: '/' then printable ASCII, no query. */
+static bool valid_url_path(const char *p)
+{
+    if (p[0] != '/')
+        return false;
+    for (; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '?' || *p == '#')
             return false;
     return true;
 }
@@ -200,6 +230,37 @@ static int apply(struct uvh_config *cfg, const struct option_row *o, const char 
         cfg->allow_hosts[cfg->n_allow_hosts++] = value;
         return 0;
     }
+    case OPT_CIDR: {
+        struct uvh_cidr cidr;
+        if (uvh_proxy_parse_cidr(value, &cidr) != 0) {
+            snprintf(err, errlen,
+                     "invalid proxy-protocol '%s': expected an IPv4 or IPv6 address or CIDR block",
+                     value);
+            return -1;
+        }
+        if (cfg->n_proxy_from == UVH_PROXY_FROM_MAX) {
+            snprintf(err, errlen, "too many --proxy-protocol options (at most %d)",
+                     UVH_PROXY_FROM_MAX);
+            return -1;
+        }
+        cfg->proxy_from[cfg->n_proxy_from++] = value;
+        return 0;
+    }
+    case OPT_LOG_FORMAT:
+        if (uvh_access_log_parse_format(value, (enum uvh_access_format *)(base + o->offset)) != 0) {
+            snprintf(err, errlen,
+                     "invalid access-log-format '%s': expected combined, common or json", value);
+            return -1;
+        }
+        return 0;
+    case OPT_URL_PATH:
+        if (!valid_url_path(value)) {
+            snprintf(err, errlen, "invalid %s '%s': expected a path such as /healthz", o->name,
+                     value);
+            return -1;
+        }
+        *(const char **)(base + o->offset) = value;
+        return 0;
     case OPT_HELP:
     case OPT_VERSION:
         break;

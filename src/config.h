@@ -6,10 +6,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "access_log.h"
 #include "log.h"
+#include "proxy_protocol.h"
 
 #define UVH_MIME_OVERRIDES_MAX 64
 #define UVH_ALLOW_HOSTS_MAX 8
+#define UVH_PROXY_FROM_MAX UVH_PROXY_TRUST_MAX
 
 /* One --mime .EXT=TYPE; both strings point into argv, which lives as long as the process. */
 struct uvh_mime_override {
@@ -37,6 +40,11 @@ struct uvh_config {
     const char *allow_hosts[UVH_ALLOW_HOSTS_MAX]; /* --allow-host NAME[:PORT], from argv */
     size_t n_mime;
     struct uvh_mime_override mime[UVH_MIME_OVERRIDES_MAX];
+    size_t n_proxy_from;
+    const char *proxy_from[UVH_PROXY_FROM_MAX]; /* --proxy-protocol CIDR, from argv (validated) */
+    const char *access_log;                     /* --access-log FILE, or NULL */
+    enum uvh_access_format access_log_format;
+    const char *health_path; /* --health-path PATH: 200 "ok", logged at debug; or NULL */
 };
 
 /* The defaults: 8080 127.0.0.1 10, root ./resources. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef _WIN32
 #include <winsock2.h>
 #else
@@ -72,13 +73,14 @@ struct uvh_conn {
     bool reading;
     bool close_after; /* close once the current response is written */
     bool linger;      /* input may be left unread: drain it before closing (no RST) */
-    char peer[56];    /* "IP:PORT" of the client */
+    bool proxied;     /* the peer is a trusted proxy: its first bytes are a PROXY header */
+    char peer[56];    /* "IP:PORT" of the client (from the PROXY header behind a proxy) */
 };
 
 /* Indexed by enum uvh_conn_state: the phase named in log lines. */
-static const char *const state_names[] = {"reading headers", "reading body", "handling",
-                                          "writing",         "idle",         "closing",
-                                          "queued",          "lingering"};
+static const char *const state_names[] = {
+    "reading headers", "reading body",        "handling", "writing", "idle", "closing", "queued",
+    "lingering",       "reading PROXY header"};
 
 /* How long an answered, unread request may keep sending before the connection is closed, and
  * how long a lingering connection waits for more bytes (nginx: lingering_time/_timeout). */
@@ -95,6 +97,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void parse(struct uvh_conn *c);
 static void response_done(struct uvh_conn *c);
+static void format_peer(const struct sockaddr_storage *ss, char *out, size_t cap);
 
 /* Changes state and puts the connection on the timeout list that bounds the new state, with a
  * fresh deadline: re-entering the same state restarts it (each read of a body, each completed
@@ -106,6 +109,7 @@ static void set_state(struct uvh_conn *c, enum uvh_conn_state st)
 
     c->state = st;
     switch (st) {
+    case UVH_CONN_READ_PROXY:
     case UVH_CONN_READ_HEAD:
     case UVH_CONN_READ_BODY:
     case UVH_CONN_WRITE:
@@ -250,7 +254,7 @@ static bool closing(const struct uvh_conn *c)
 
 void uvh_conn_start(struct uvh_conn *c)
 {
-    set_state(c, UVH_CONN_READ_HEAD);
+    set_state(c, UVH_CONN_READ_PROXY);
     start_reading(c);
 }
 
@@ -413,6 +417,27 @@ static void respond_error(struct uvh_conn *c, enum uvh_status st)
     respond(c);
 }
 
+/* One line in the access log file, with the facts of the diagnostic access line. */
+static void add_access_entry(struct uvh_conn *c, const struct uvh_request *req, int status,
+                             uint64_t body_bytes, double ms)
+{
+    struct uvh_slice none = {NULL, 0};
+    struct uvh_access_entry e = {
+        .peer = c->peer,
+        .method = req ? req->method : none,
+        .target = req ? req->target : none,
+        .version = req ? req->version : none,
+        .referer = req ? req->hdr[UVH_HDR_REFERER] : none,
+        .user_agent = req ? req->hdr[UVH_HDR_USER_AGENT] : none,
+        .host = req ? req->hdr[UVH_HDR_HOST] : none,
+        .status = status,
+        .body_bytes = body_bytes,
+        .ms = ms,
+        .when = time(NULL),
+    };
+    uvh_access_log_add(c->env->access_log, &e);
+}
+
 static void log_access(struct uvh_conn *c)
 {
     struct exchange *x = c->x;
@@ -420,8 +445,14 @@ static void log_access(struct uvh_conn *c)
     struct uvh_response *res = &x->pub.res;
     char target[512], served[320] = "no file";
     double ms = (double)(uv_hrtime() - x->start_ns) / 1e6;
+    /* A health check (--health-path) is logged at debug only, so checks do not fill the log. */
+    enum uvh_log_level level = res->quiet ? UVH_LOG_DEBUG : UVH_LOG_INFO;
 
-    if (uvh_log_threshold < UVH_LOG_INFO)
+    if (c->env->access_log && !res->quiet) {
+        uint64_t head = res->bytes_sent >= res->head_len ? res->head_len : res->bytes_sent;
+        add_access_entry(c, req, res->status, res->bytes_sent - head, ms);
+    }
+    if (uvh_log_threshold < level)
         return;
     uvh_log_escape(target, sizeof(target), req->target);
     if (res->served)
@@ -436,8 +467,8 @@ static void log_access(struct uvh_conn *c)
                  (int)(req->method.len > 16 ? 16 : req->method.len), req->method.ptr,
                  req->target.ptr ? target : "-", (int)(req->version.len > 8 ? 8 : req->version.len),
                  req->version.ptr ? req->version.ptr : "");
-    uvh_clog(UVH_LOG_INFO, c->id, "%s %s host %s -> %d %s, %s, %llu bytes, %s, %.2f ms", c->peer,
-             line, x->host_verdict, res->status, uvh_status_reason(res->status), served,
+    uvh_clog(level, c->id, "%s %s host %s -> %d %s, %s, %llu bytes, %s, %.2f ms", c->peer, line,
+             x->host_verdict, res->status, uvh_status_reason(res->status), served,
              (unsigned long long)res->bytes_sent, res->keep_alive ? "keep-alive" : "close", ms);
 }
 
@@ -659,6 +690,8 @@ void uvh_conn_reject(struct uvh_conn *c, enum uvh_status st)
     uvh_clog(UVH_LOG_INFO, c->id,
              "%s - host not read -> %d %s, no file, %llu bytes, close, 0.00 ms", c->peer, st,
              uvh_status_reason(st), (unsigned long long)(n > 0 ? n : 0));
+    if (c->env->access_log)
+        add_access_entry(c, NULL, st, n > (int)res.head_len ? (uint64_t)n - res.head_len : 0, 0);
     if (n != (int)(res.head_len + res.body_len)) {
         uvh_clog(UVH_LOG_DEBUG, c->id, "could not answer %s at once: %s", c->peer,
                  n < 0 ? uv_strerror(n) : "short write");
@@ -813,6 +846,61 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(c->x->in + c->x->in_len, (unsigned)(sizeof(c->x->in) - c->x->in_len));
 }
 
+/* A connection's first bytes. From a trusted proxy (--proxy-protocol) they must be a PROXY
+ * header: its source address becomes the connection's peer (what every log line shows), and the
+ * header leaves the buffer, so the request starts at in[0] as always. From anyone else a PROXY
+ * header is refused, since it would forge the client's address. Returns true when the request
+ * may be parsed; false while more bytes are needed, or when the connection was answered. */
+static bool read_proxy(struct uvh_conn *c)
+{
+    struct exchange *x = c->x;
+    struct uvh_proxy_header h;
+    const char *why;
+
+    if (!c->proxied) {
+        enum uvh_proxy_result r = uvh_proxy_detect(x->in, x->in_len);
+        if (r == UVH_PROXY_NEED_MORE)
+            return false;
+        if (r == UVH_PROXY_DONE) {
+            uvh_clog(UVH_LOG_WARN, c->id,
+                     "Security: PROXY header from %s, which is not a trusted proxy "
+                     "(--proxy-protocol)",
+                     c->peer);
+            fail_request(c, UVH_STATUS_BAD_REQUEST, "PROXY header from an untrusted peer");
+            return false;
+        }
+        set_state(c, UVH_CONN_READ_HEAD);
+        return true;
+    }
+    switch (uvh_proxy_parse(x->in, x->in_len, &h, &why)) {
+    case UVH_PROXY_NEED_MORE:
+        return false;
+    case UVH_PROXY_NONE:
+        why = "no PROXY header from a trusted proxy";
+        /* fall through */
+    case UVH_PROXY_ERROR:
+        fail_request(c, UVH_STATUS_BAD_REQUEST, why);
+        return false;
+    case UVH_PROXY_DONE:
+        break;
+    }
+    if (h.has_addr) {
+        char proxy[sizeof(c->peer)];
+        memcpy(proxy, c->peer, sizeof(proxy));
+        format_peer(&h.src, c->peer, sizeof(c->peer));
+        uvh_clog(UVH_LOG_DEBUG, c->id, "PROXY v%d header from %s: client %s", h.version, proxy,
+                 c->peer);
+    } else {
+        uvh_clog(UVH_LOG_DEBUG, c->id, "PROXY v%d header from %s without a client address",
+                 h.version, c->peer);
+    }
+    x->in_len -= h.len;
+    memmove(x->in, x->in + h.len, x->in_len);
+    x->start_ns = uv_hrtime();
+    set_state(c, UVH_CONN_READ_HEAD);
+    return true;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct uvh_conn *c = s->data;
@@ -858,6 +946,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         set_state(c, UVH_CONN_READ_BODY); /* progress: restart the body timer */
     }
     c->x->in_len += (size_t)nread;
+    if (c->state == UVH_CONN_READ_PROXY && !read_proxy(c))
+        return;
     parse(c);
     if (!between_messages(c))
         return;
@@ -874,6 +964,14 @@ static void on_timeout(struct uvh_timeout_node *n)
     struct uvh_conn *c = container_of(n, struct uvh_conn, deadline);
 
     switch (c->state) {
+    case UVH_CONN_READ_PROXY:
+        if (!c->x || c->x->in_len == 0)
+            uvh_conn_close(c, "no request before timeout");
+        else if (c->proxied)
+            fail_request(c, UVH_STATUS_BAD_REQUEST, "PROXY header incomplete");
+        else
+            fail_request(c, UVH_STATUS_REQUEST_TIMEOUT, "request timeout");
+        break;
     case UVH_CONN_IDLE:
         uvh_clog(UVH_LOG_DEBUG, c->id, "Keep-alive timeout for %s", c->peer);
         uvh_conn_close(c, "idle timeout");
@@ -1017,10 +1115,12 @@ int uvh_conn_accept(struct uvh_conn_env *e, uv_stream_t *listener, struct uvh_co
         return rc;
     }
     uv_tcp_nodelay(&c->io.tcp, 1);
-    if (uv_tcp_getpeername(&c->io.tcp, (struct sockaddr *)&ss, &len) == 0)
+    if (uv_tcp_getpeername(&c->io.tcp, (struct sockaddr *)&ss, &len) == 0) {
         format_peer(&ss, c->peer, sizeof(c->peer));
-    else
+        c->proxied = uvh_proxy_trusted(&e->proxy_trust, (const struct sockaddr *)&ss);
+    } else {
         strcpy(c->peer, "unknown");
+    }
     return conn_born(c, out);
 }
 
@@ -1042,6 +1142,7 @@ int uvh_conn_open_pipe(struct uvh_conn_env *e, uv_file fd, struct uvh_conn **out
         return rc;
     }
     strcpy(c->peer, "pipe");
+    c->proxied = uvh_proxy_trusted(&e->proxy_trust, NULL);
     return conn_born(c, out);
 }
 
@@ -1072,13 +1173,18 @@ bool uvh_conn_has_exchange(const struct uvh_conn *c)
 
 void uvh_conn_stop(struct uvh_conn *c)
 {
-    if (c->state == UVH_CONN_IDLE || c->state == UVH_CONN_READ_HEAD)
+    if (c->state == UVH_CONN_IDLE || c->state == UVH_CONN_READ_HEAD ||
+        c->state == UVH_CONN_READ_PROXY)
         uvh_conn_close(c, "server shutting down");
 }
 
 int uvh_conn_env_start(struct uvh_conn_env *e)
 {
     const struct uvh_config *cfg = e->env.cfg;
+    e->proxy_trust.n = 0;
+    for (size_t i = 0; i < cfg->n_proxy_from; i++)
+        if (uvh_proxy_parse_cidr(cfg->proxy_from[i], &e->proxy_trust.cidrs[e->proxy_trust.n]) == 0)
+            e->proxy_trust.n++; /* validated by the config parser */
     uint64_t request_ms = (uint64_t)cfg->request_timeout_s * 1000;
     int rc = uvh_timeout_list_init(e->env.loop, &e->t_request, request_ms, on_timeout);
     if (rc == 0)

@@ -8,19 +8,23 @@
 
 #include <uv.h>
 
+#include "access_log.h"
 #include "exchange.h"
 #include "host.h"
+#include "proxy_protocol.h"
 #include "timeouts.h"
 
 enum uvh_conn_state {
-    UVH_CONN_READ_HEAD, /* reading a request line and headers: request timeout */
-    UVH_CONN_READ_BODY, /* reading a body: request timeout per pause */
-    UVH_CONN_HANDLE,    /* a handler is working (threadpool): 3 request timeouts */
-    UVH_CONN_WRITE,     /* a response write is in flight: request timeout per pause */
-    UVH_CONN_IDLE,      /* keep-alive, waiting for the next request: keep-alive timeout */
-    UVH_CONN_CLOSING,   /* handles are closing; freed when the last one is closed */
-    UVH_CONN_QUEUED,    /* accepted past --max-connections, not read from: request timeout */
-    UVH_CONN_LINGER,    /* answered with input unread: FIN sent, input drained, then closed */
+    UVH_CONN_READ_HEAD,  /* reading a request line and headers: request timeout */
+    UVH_CONN_READ_BODY,  /* reading a body: request timeout per pause */
+    UVH_CONN_HANDLE,     /* a handler is working (threadpool): 3 request timeouts */
+    UVH_CONN_WRITE,      /* a response write is in flight: request timeout per pause */
+    UVH_CONN_IDLE,       /* keep-alive, waiting for the next request: keep-alive timeout */
+    UVH_CONN_CLOSING,    /* handles are closing; freed when the last one is closed */
+    UVH_CONN_QUEUED,     /* accepted past --max-connections, not read from: request timeout */
+    UVH_CONN_LINGER,     /* answered with input unread: FIN sent, input drained, then closed */
+    UVH_CONN_READ_PROXY, /* a new connection's first bytes: a PROXY header from a trusted peer,
+                            none from anyone else (then READ_HEAD): request timeout */
 };
 
 struct uvh_conn;
@@ -44,6 +48,8 @@ struct uvh_conn_env {
     bool wildcard; /* bound to 0.0.0.0 or ::: also accept the local address as Host */
     unsigned port; /* the bound port */
     bool stopping; /* a graceful stop began: no more keep-alive */
+    struct uvh_proxy_trust proxy_trust; /* who sends a PROXY header (uvh_conn_env_start) */
+    struct uvh_access_log *access_log;  /* the server's access log file, or NULL */
     /* A queued connection waited too long and leaves the queue (it is then told 503). */
     void (*unqueue)(struct uvh_conn_env *e, struct uvh_conn_link *l);
     /* A connection's handles have all closed: called just before it is freed. */

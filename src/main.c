@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "process.h"
 #include "server.h"
 
@@ -33,6 +34,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "uvhttpd: failed to start (see the log above)\n");
         return 1;
     }
+    char ready[160]; /* Type=notify: the listener is bound, connections are accepted */
+    snprintf(ready, sizeof(ready), "READY=1\nSTATUS=Serving %s", server->url);
+    uvh_notify(ready);
     int rc = uvh_server_run(server);
     uvh_process_ignore_stop_signals();
     uvh_server_free(server);

@@ -22,6 +22,8 @@ static const struct known_header known_headers[] = {
     {UVH_SLICE_INIT("content-type"), UVH_HDR_CONTENT_TYPE},
     {UVH_SLICE_INIT("expect"), UVH_HDR_EXPECT},
     {UVH_SLICE_INIT("transfer-encoding"), UVH_HDR_TRANSFER_ENCODING},
+    {UVH_SLICE_INIT("referer"), UVH_HDR_REFERER},
+    {UVH_SLICE_INIT("user-agent"), UVH_HDR_USER_AGENT},
 };
 
 static int fail(llhttp_t *p, struct uvh_request *r, enum uvh_status st, const char *why)

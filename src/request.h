@@ -37,6 +37,8 @@ enum uvh_hdr {
     UVH_HDR_CONTENT_TYPE,
     UVH_HDR_EXPECT,
     UVH_HDR_TRANSFER_ENCODING,
+    UVH_HDR_REFERER,    /* for the access log */
+    UVH_HDR_USER_AGENT, /* for the access log */
     UVH_HDR__COUNT
 };
 

@@ -40,6 +40,7 @@ void uvh_response_reset(struct uvh_response *r)
     r->served = NULL;
     r->served_size = 0;
     r->bytes_sent = 0;
+    r->quiet = false;
 }
 
 /* A header did not fit: say so, and refuse the head (never send a response without it). */

@@ -41,6 +41,7 @@ struct uvh_response {
     const char *served; /* for the access log: file name or handler, NULL if none */
     uint64_t served_size;
     uint64_t bytes_sent; /* head and body bytes written so far */
+    bool quiet;          /* a health check: access line at debug only, not in the access log */
 };
 
 /* Clears the response for a new request. */

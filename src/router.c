@@ -89,15 +89,35 @@ static enum uvh_status answer_options(struct uvh_exchange *x, const char *allow,
     return UVH_STATUS_NONE;
 }
 
+/* --health-path: a load balancer's check, answered without touching the disk; the connection
+ * logs it at debug only and keeps it out of the access log file. */
+static enum uvh_status answer_health(struct uvh_exchange *x)
+{
+    static const char ok[] = "ok\n";
+    memcpy(x->res.body, ok, sizeof(ok) - 1);
+    x->res.body_len = x->res.content_length = sizeof(ok) - 1;
+    x->res.status = UVH_STATUS_OK;
+    x->res.content_type = "text/plain; charset=utf-8";
+    x->res.served = "health check";
+    x->res.quiet = true;
+    uvh_response_add(&x->res, "Cache-Control", "no-store");
+    uvh_exchange_respond(x);
+    return UVH_STATUS_NONE;
+}
+
 enum uvh_status uvh_router_dispatch(struct uvh_exchange *x)
 {
     struct uvh_request *req = &x->req;
     enum uvh_method method = req->method_id;
+    const char *health = x->env->cfg->health_path;
 
     if (method == UVH_METHOD_OPTIONS && uvh_slice_eq(req->target, UVH_SLICE_LIT("*")))
         return answer_options(x, "GET, HEAD, OPTIONS", "OPTIONS *");
     if (req->path.len == 0 || req->path.ptr[0] != '/')
         return UVH_STATUS_BAD_REQUEST;
+    if (health && (method == UVH_METHOD_GET || method == UVH_METHOD_HEAD) &&
+        uvh_slice_eq(req->path, uvh_slice_from(health)))
+        return answer_health(x);
     const struct uvh_route *r = find_route(req->path);
     if (!r)
         return UVH_STATUS_NOT_FOUND;

@@ -13,6 +13,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "notify.h"
 #include "router.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -198,6 +199,7 @@ static void begin_stop(struct uvh_server *s)
     if (s->cenv.stopping)
         return;
     s->cenv.stopping = true;
+    uvh_notify("STOPPING=1");
     /* %llu, not %zu: MinGW's printf checking (and older msvcrt.dll) has no 'z' length. */
     uvh_log(UVH_LOG_INFO, "Shutting down: no new connections, finishing %llu open one%s",
             (unsigned long long)s->n_conns, s->n_conns == 1 ? "" : "s");
@@ -251,9 +253,39 @@ static void on_signal(uv_signal_t *sig, int signum)
     begin_stop(s);
 }
 
+#ifndef _WIN32
+static void on_reloaded(void *arg)
+{
+    struct uvh_server *s = arg;
+    if (!s->cenv.stopping)
+        uvh_notify("READY=1");
+}
+
+/* SIGHUP: the access log is reopened by its path (after logrotate renamed it); systemd hears
+ * RELOADING=1, then READY=1 once the new file is open. */
+static void on_sighup(uv_signal_t *sig, int signum)
+{
+    struct uvh_server *s = sig->data;
+    char msg[64];
+    snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+             (unsigned long long)(uv_hrtime() / 1000));
+    if (!s->cenv.stopping)
+        uvh_notify(msg);
+    if (!s->cenv.access_log) {
+        uvh_log(UVH_LOG_INFO, "Signal %d received: no access log to reopen", signum);
+        on_reloaded(s);
+        return;
+    }
+    uvh_log(UVH_LOG_INFO, "Signal %d received: reopening the access log", signum);
+    uvh_access_log_reopen(s->cenv.access_log, on_reloaded, s);
+}
+#endif
+
 static void on_log_prepare(uv_prepare_t *h)
 {
-    (void)h;
+    struct uvh_server *s = container_of(h, struct uvh_server, log_flush);
+    if (s->cenv.access_log)
+        uvh_access_log_flush(s->cenv.access_log);
     uvh_log_flush();
 }
 
@@ -388,14 +420,14 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-static int watch_signal(struct uvh_server *s, uv_signal_t *h, int signum)
+static int watch_signal(struct uvh_server *s, uv_signal_t *h, int signum, uv_signal_cb cb)
 {
     int rc = uv_signal_init(&s->loop, h);
     if (rc != 0)
         return rc;
     h->data = s;
     uv_unref((uv_handle_t *)h);
-    return uv_signal_start(h, on_signal, signum);
+    return uv_signal_start(h, cb, signum);
 }
 
 /* Unwinds a server whose start failed: closes what its loop holds, then frees it. */
@@ -458,12 +490,15 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
     s->stop_open = rc == 0;
     /* Signals and the log flush must not keep the loop alive once serving has ended. */
     if (rc == 0)
-        rc = watch_signal(s, &s->sigint, SIGINT);
+        rc = watch_signal(s, &s->sigint, SIGINT, on_signal);
     if (rc == 0)
-        rc = watch_signal(s, &s->sigterm, SIGTERM);
+        rc = watch_signal(s, &s->sigterm, SIGTERM, on_signal);
 #ifdef _WIN32
     if (rc == 0)
-        rc = watch_signal(s, &s->sigbreak, SIGBREAK);
+        rc = watch_signal(s, &s->sigbreak, SIGBREAK, on_signal);
+#else
+    if (rc == 0)
+        rc = watch_signal(s, &s->sighup, SIGHUP, on_sighup);
 #endif
     if (rc == 0)
         rc = uv_prepare_init(&s->loop, &s->log_flush);
@@ -474,6 +509,13 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
     if (rc != 0) {
         uvh_log_uv(UVH_LOG_ERROR, rc, "cannot set up the event loop");
         return create_failed(s, rc);
+    }
+    /* The last step that can fail: nothing after it has to close the file again. */
+    if (cfg->access_log) {
+        rc = uvh_access_log_open(&s->access_log, &s->loop, cfg->access_log, cfg->access_log_format);
+        if (rc != 0)
+            return create_failed(s, rc);
+        s->cenv.access_log = &s->access_log;
     }
 
     uvh_log(UVH_LOG_INFO, "uvhttpd %s (libuv %s, llhttp %d.%d.%d)", UVH_VERSION,
@@ -522,6 +564,8 @@ int uvh_server_run(struct uvh_server *s)
     if (rc != 0)
         uvh_log_uv(UVH_LOG_ERROR, rc, "event loop did not close cleanly");
     assert(rc == 0 && "a handle was left open");
+    if (s->cenv.access_log)
+        uvh_access_log_close(s->cenv.access_log); /* the last lines, now that nothing is queued */
     uvh_log(UVH_LOG_INFO, "Server stopped");
     uvh_log_flush();
     return rc;
@@ -532,6 +576,8 @@ void uvh_server_free(struct uvh_server *s)
     if (!s)
         return;
     uvh_conn_env_deinit(&s->cenv);
+    if (s->cenv.access_log)
+        uvh_access_log_close(s->cenv.access_log); /* a server that never ran */
     uv_mutex_destroy(&s->stop_lock);
     free(s);
 }

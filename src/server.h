@@ -8,6 +8,7 @@
 
 #include <uv.h>
 
+#include "access_log.h"
 #include "config.h"
 #include "conn.h"
 #include "exchange.h"
@@ -20,6 +21,8 @@ struct uvh_server {
     uv_signal_t sigint, sigterm;
 #ifdef _WIN32
     uv_signal_t sigbreak; /* Ctrl+Break: libuv reports it as SIGBREAK */
+#else
+    uv_signal_t sighup; /* reopens the access log (logrotate's postrotate) */
 #endif
     uv_async_t stop_async; /* the one thing another thread may touch, under stop_lock */
     uv_mutex_t stop_lock;
@@ -29,11 +32,12 @@ struct uvh_server {
                                pending callbacks, so also after the previous iteration's I/O,
                                check and close callbacks */
     const struct uvh_config *cfg;
-    struct uvh_host_list hosts; /* names this server answers to */
-    bool wildcard;              /* bound to 0.0.0.0 or ::: also accept the local address */
-    bool listening;             /* the TCP listener is open (not for uvh_server_new_unbound) */
-    unsigned port;              /* the bound port */
-    char url[96];               /* http://HOST:PORT */
+    struct uvh_access_log access_log; /* --access-log: open while cenv.access_log points here */
+    struct uvh_host_list hosts;       /* names this server answers to */
+    bool wildcard;                    /* bound to 0.0.0.0 or ::: also accept the local address */
+    bool listening; /* the TCP listener is open (not for uvh_server_new_unbound) */
+    unsigned port;  /* the bound port */
+    char url[96];   /* http://HOST:PORT */
     size_t root_len;
     char root[UVH_PATH_MAX];     /* real path of the document root, no trailing slash */
     struct uvh_pool pool;        /* this loop's threadpool jobs */

@@ -134,6 +134,8 @@ static const char *const hdr_names[UVH_HDR__COUNT] = {
     [UVH_HDR_CONTENT_TYPE] = "Content-Type",
     [UVH_HDR_EXPECT] = "Expect",
     [UVH_HDR_TRANSFER_ENCODING] = "Transfer-Encoding",
+    [UVH_HDR_REFERER] = "Referer",
+    [UVH_HDR_USER_AGENT] = "User-Agent",
 };
 
 static bool same_slice(struct uvh_slice a, struct uvh_slice b)
@@ -266,6 +268,7 @@ Test(request, assembly_is_independent_of_splitting)
         {"GET /a/b.txt?x=1&y=2 HTTP/1.1\r\n"
          "Host: example.com:8080\r\n"
          "User-Agent: test/1.0\r\n"
+         "Referer: http://example.com/from?q=1\r\n"
          "Accept: */*\r\n"
          "Range: bytes=0-9\r\n"
          "If-None-Match: \"abc\", W/\"def\"\r\n"
@@ -283,8 +286,10 @@ Test(request, assembly_is_independent_of_splitting)
                   [UVH_HDR_IF_NONE_MATCH] = "\"abc\", W/\"def\"",
                   [UVH_HDR_IF_MODIFIED_SINCE] = "Sun, 06 Nov 1994 08:49:37 GMT",
                   [UVH_HDR_IF_RANGE] = "\"abc\"",
-                  [UVH_HDR_CONNECTION] = "keep-alive"},
-          .n_fields = 8,
+                  [UVH_HDR_CONNECTION] = "keep-alive",
+                  [UVH_HDR_USER_AGENT] = "test/1.0",
+                  [UVH_HDR_REFERER] = "http://example.com/from?q=1"},
+          .n_fields = 9,
           .n_host = 1}},
         {"POST /api/upload HTTP/1.1\r\n"
          "Host: localhost\r\n"
