@@ -56,7 +56,8 @@ static bool next_token(const char **p, const char *end, const char **tok, size_t
 static bool parse_ip(int family, const char *tok, size_t len, unsigned char *out)
 {
     char s[64];
-    if (len >= sizeof(s))
+    /* No NUL (the string would end early) and no "%zone" (libuv accepts one for IPv6). */
+    if (len >= sizeof(s) || memchr(tok, '\0', len) || memchr(tok, '%', len))
         return false;
     memcpy(s, tok, len);
     s[len] = '\0';
