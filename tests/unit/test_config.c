@@ -12,7 +12,7 @@
 #include "config.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define MAX_ARGS 24
+#define MAX_ARGS 40
 
 /* Writable copies of the arguments: --mime splits its value in place. */
 struct args {
@@ -306,6 +306,49 @@ Test(config, mime_override_limit)
     cr_assert_neq(err[0], '\0', "no message for too many --mime options");
 }
 
+Test(config, ops_options)
+{
+    struct args a;
+    struct uvh_config cfg;
+    char err[256];
+    static const char *const list[] = {"--proxy-protocol",
+                                       "127.0.0.1/32",
+                                       "--proxy-protocol=::1",
+                                       "--proxy-protocol",
+                                       "10.0.0.0/8",
+                                       "--access-log",
+                                       "/var/log/x.log",
+                                       "--access-log-format=json",
+                                       "--health-path",
+                                       "/healthz",
+                                       NULL};
+    cr_assert_eq(parse(&a, list, &cfg, stdout, err, sizeof(err)), UVH_CONFIG_RUN, "%s: %s",
+                 show(list), err);
+    cr_assert_eq(cfg.n_proxy_from, 3u);
+    cr_assert_str_eq(cfg.proxy_from[0], "127.0.0.1/32");
+    cr_assert_str_eq(cfg.proxy_from[1], "::1");
+    cr_assert_str_eq(cfg.proxy_from[2], "10.0.0.0/8");
+    cr_assert_str_eq(cfg.access_log, "/var/log/x.log");
+    cr_assert_eq(cfg.access_log_format, UVH_ACCESS_JSON);
+    cr_assert_str_eq(cfg.health_path, "/healthz");
+    /* The defaults: no PROXY peers, no access log file, combined, no health path. */
+    cr_assert_eq(uvh_config_defaults.n_proxy_from, 0u);
+    cr_assert_null(uvh_config_defaults.access_log);
+    cr_assert_eq(uvh_config_defaults.access_log_format, UVH_ACCESS_COMBINED);
+    cr_assert_null(uvh_config_defaults.health_path);
+
+    /* At most UVH_PROXY_FROM_MAX blocks. */
+    const char *many[2 * UVH_PROXY_FROM_MAX + 3] = {0};
+    for (int i = 0; i <= UVH_PROXY_FROM_MAX; i++) {
+        many[2 * i] = "--proxy-protocol";
+        many[2 * i + 1] = "10.0.0.1";
+    }
+    cr_assert_eq(parse(&a, many, &cfg, stdout, err, sizeof(err)), UVH_CONFIG_BAD);
+    cr_assert_not_null(strstr(err, "too many --proxy-protocol"), "%s", err);
+    many[2 * UVH_PROXY_FROM_MAX] = NULL;
+    cr_assert_eq(parse(&a, many, &cfg, stdout, err, sizeof(err)), UVH_CONFIG_RUN, "%s", err);
+}
+
 Test(config, help)
 {
     static const char *const forms[][2] = {{"-h", NULL}, {"--help", NULL}};
@@ -324,6 +367,10 @@ Test(config, help)
             "--request-timeout",
             "--log-level",
             "--mime",
+            "--proxy-protocol",
+            "--access-log",
+            "--access-log-format",
+            "--health-path",
             "--help",
             "--version",
         };
@@ -423,6 +470,18 @@ Test(config, rejected)
         {"--help=yes", NULL},
         {"--version=1", NULL},
         {"9000", "0.0.0.0", "4", "extra"}, /* a fourth positional */
+        {"--proxy-protocol", "localhost", NULL},
+        {"--proxy-protocol", "10.0.0.0/33", NULL},
+        {"--proxy-protocol", "::1/129", NULL},
+        {"--proxy-protocol", "10.0.0.0/", NULL},
+        {"--proxy-protocol", NULL},
+        {"--access-log", "", NULL},
+        {"--access-log-format", "clf", NULL},
+        {"--access-log-format", "Combined", NULL},
+        {"--health-path", "healthz", NULL},
+        {"--health-path", "/a b", NULL},
+        {"--health-path", "/h?x=1", NULL},
+        {"--health-path", "", NULL},
     };
     for (size_t i = 0; i < N(cases); i++) {
         const char *list[5] = {0};
