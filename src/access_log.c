@@ -125,11 +125,13 @@ static size_t format_clf(const struct uvh_access_entry *e, bool combined, char *
     char request[sizeof(method) + sizeof(target) + sizeof(version) + 8] = "-", bytes[24] = "-";
     struct uvh_slice h = peer_host(e->peer);
 
-    if (e->method.ptr)
+    if (e->method.ptr && e->target.ptr && e->version.ptr)
         snprintf(request, sizeof(request), "%s %s HTTP/%s",
                  uvh_log_escape(method, sizeof(method), e->method),
-                 clf_field(target, sizeof(target), e->target),
-                 clf_field(version, sizeof(version), e->version));
+                 uvh_log_escape(target, sizeof(target), e->target),
+                 uvh_log_escape(version, sizeof(version), e->version));
+    else if (e->raw_line.len) /* a malformed or cut request: what came, escaped */
+        uvh_log_escape(request, sizeof(target), e->raw_line);
     if (e->body_bytes)
         snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)e->body_bytes);
     int n = snprintf(dst, UVH_ACCESS_LINE_MAX, "%s - - [%s] \"%s\" %d %s",
@@ -151,13 +153,15 @@ static size_t format_json(const struct uvh_access_entry *e, char *dst)
 {
     char *p = dst;
     struct uvh_slice none = {NULL, 0};
-    /* Field budgets add up to less than UVH_ACCESS_LINE_MAX with the fixed text. */
+    /* Field budgets (3,376 bytes) and the fixed text stay under UVH_ACCESS_LINE_MAX. */
     p += sprintf(p, "{\"time\":\"%s\",\"client\":", stamp_iso);
     p += json_str(p, 80, peer_host(e->peer));
+    p += sprintf(p, ",\"request\":");
+    p += json_str(p, 900, e->raw_line.len ? e->raw_line : none);
     p += sprintf(p, ",\"method\":");
     p += json_str(p, 40, e->method.ptr ? e->method : none);
     p += sprintf(p, ",\"target\":");
-    p += json_str(p, 1600, e->method.ptr ? e->target : none);
+    p += json_str(p, 900, e->method.ptr ? e->target : none);
     p += sprintf(p, ",\"protocol\":");
     if (e->method.ptr && e->version.ptr && e->version.len <= 8)
         p += sprintf(p, "\"HTTP/%.*s\"", (int)e->version.len, e->version.ptr);
@@ -165,11 +169,11 @@ static size_t format_json(const struct uvh_access_entry *e, char *dst)
         p += sprintf(p, "null");
     p += sprintf(p, ",\"status\":%d,\"bytes\":%llu,\"host\":", e->status,
                  (unsigned long long)e->body_bytes);
-    p += json_str(p, 300, e->host);
+    p += json_str(p, 256, e->host);
     p += sprintf(p, ",\"referer\":");
-    p += json_str(p, 1000, e->referer);
+    p += json_str(p, 700, e->referer);
     p += sprintf(p, ",\"user_agent\":");
-    p += json_str(p, 600, e->user_agent);
+    p += json_str(p, 500, e->user_agent);
     p += sprintf(p, ",\"duration_ms\":%.3f}\n", e->ms < 0 ? 0.0 : e->ms > 1e9 ? 1e9 : e->ms);
     return (size_t)(p - dst);
 }

@@ -25,6 +25,8 @@ enum uvh_access_format {
 struct uvh_access_entry {
     const char *peer;                         /* "IP:PORT", "[IPv6]:PORT", or a name */
     struct uvh_slice method, target, version; /* method.ptr NULL: no request line was read */
+    struct uvh_slice raw_line; /* the first line as received (JSON's "request"); CLF's "%r"
+                                  when the parser did not get method, target and version */
     struct uvh_slice referer, user_agent, host;
     int status;
     uint64_t body_bytes; /* response body bytes sent */

@@ -421,12 +421,19 @@ static void respond_error(struct uvh_conn *c, enum uvh_status st)
 static void add_access_entry(struct uvh_conn *c, const struct uvh_request *req, int status,
                              uint64_t body_bytes, double ms)
 {
-    struct uvh_slice none = {NULL, 0};
+    struct uvh_slice none = {NULL, 0}, raw = none;
+    if (req && c->x && c->x->in_len) { /* the request starts at in[0] */
+        const char *eol = memchr(c->x->in, '\n', c->x->in_len);
+        raw = (struct uvh_slice){c->x->in, eol ? (size_t)(eol - c->x->in) : c->x->in_len};
+        if (raw.len && raw.ptr[raw.len - 1] == '\r')
+            raw.len--;
+    }
     struct uvh_access_entry e = {
         .peer = c->peer,
         .method = req ? req->method : none,
         .target = req ? req->target : none,
         .version = req ? req->version : none,
+        .raw_line = raw,
         .referer = req ? req->hdr[UVH_HDR_REFERER] : none,
         .user_agent = req ? req->hdr[UVH_HDR_USER_AGENT] : none,
         .host = req ? req->hdr[UVH_HDR_HOST] : none,

@@ -91,7 +91,7 @@ class Server:
     by line, by a reader thread. Use it as a context manager: leaving the block kills a server
     still running and, when the block raised nothing, checks the log as stop() does."""
 
-    def __init__(self, args, cwd=None, preexec_fn=None, binary=None):
+    def __init__(self, args, cwd=None, preexec_fn=None, binary=None, env=None):
         self.args = list(args)
         self.lines = []  # decoded as latin-1 so every byte survives
         self.cond = threading.Condition()
@@ -99,7 +99,8 @@ class Server:
         self.started = time.monotonic()
         self.proc = subprocess.Popen([binary or BINARY] + self.args, cwd=cwd,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, preexec_fn=preexec_fn)
+                                     stderr=subprocess.PIPE, preexec_fn=preexec_fn,
+                                     env=env)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         try:
@@ -163,8 +164,12 @@ class Server:
 
     # ---- clients ----
 
-    def connect(self, rcvbuf=None, timeout=5):
+    def connect(self, rcvbuf=None, timeout=5, source=None):
+        """A connected socket; source: the local address to connect from (127.0.0.0/8 is all
+        loopback on Linux, so 127.0.0.2 is another peer address)."""
         s = socket.socket()
+        if source:
+            s.bind((source, 0))
         if rcvbuf:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         s.settimeout(timeout)
@@ -186,9 +191,10 @@ class Server:
         finally:
             conn.close()
 
-    def raw(self, data, timeout=5):
+    def raw(self, data, timeout=5, source=None):
         """Sends bytes on a new connection and reads until the server closes it."""
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout,
+                                     source_address=(source, 0) if source else None)
         try:
             s.sendall(data)
             chunks = []

@@ -25,6 +25,7 @@ static struct uvh_access_entry entry(void)
         .method = UVH_SLICE_LIT("GET"),
         .target = UVH_SLICE_LIT("/index.html?q=1"),
         .version = UVH_SLICE_LIT("1.1"),
+        .raw_line = UVH_SLICE_LIT("GET /index.html?q=1 HTTP/1.1"),
         .referer = UVH_SLICE_LIT("http://example.com/"),
         .user_agent = UVH_SLICE_LIT("curl/7.88.1"),
         .host = UVH_SLICE_LIT("example.com"),
@@ -80,7 +81,7 @@ Test(access_log, absent_fields_and_peers)
 {
     struct uvh_access_entry e = entry();
     set_tz("UTC0");
-    e.method = e.target = e.version = e.referer = e.user_agent = e.host =
+    e.method = e.target = e.version = e.referer = e.user_agent = e.host = e.raw_line =
         (struct uvh_slice){NULL, 0};
     e.status = 400;
     e.body_bytes = 0;
@@ -125,6 +126,8 @@ Test(access_log, json_fields)
     cr_assert_not_null(j, "%s", err.text);
     cr_assert_str_eq(json_string_value(json_object_get(j, "time")), "2023-11-14T22:13:20+00:00");
     cr_assert_str_eq(json_string_value(json_object_get(j, "client")), "203.0.113.7");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "request")),
+                     "GET /index.html?q=1 HTTP/1.1");
     cr_assert_str_eq(json_string_value(json_object_get(j, "method")), "GET");
     cr_assert_str_eq(json_string_value(json_object_get(j, "target")), "/index.html?q=1");
     cr_assert_str_eq(json_string_value(json_object_get(j, "protocol")), "HTTP/1.1");
@@ -136,9 +139,10 @@ Test(access_log, json_fields)
     cr_assert_float_eq(json_real_value(json_object_get(j, "duration_ms")), 1.5, 1e-9);
     json_decref(j);
 
-    e.method = e.target = e.version = e.referer = (struct uvh_slice){NULL, 0};
+    e.method = e.target = e.version = e.referer = e.raw_line = (struct uvh_slice){NULL, 0};
     j = json_loads(line(UVH_ACCESS_JSON, &e), 0, &err);
     cr_assert_not_null(j, "%s", err.text);
+    cr_assert(json_is_null(json_object_get(j, "request")));
     cr_assert(json_is_null(json_object_get(j, "method")));
     cr_assert(json_is_null(json_object_get(j, "target")));
     cr_assert(json_is_null(json_object_get(j, "protocol")));
@@ -151,7 +155,9 @@ Test(access_log, long_fields_are_shortened_to_one_line)
     static char big[20000];
     memset(big, '\x01', sizeof(big)); /* 4 bytes each once escaped */
     struct uvh_access_entry e = entry();
-    e.target = e.referer = e.user_agent = e.host = (struct uvh_slice){big, sizeof(big)};
+    e.target = e.referer = e.user_agent = e.host = e.raw_line =
+        (struct uvh_slice){big, sizeof(big)};
+    e.method = (struct uvh_slice){big, 64};
     for (int f = 0; f < 3; f++) {
         const char *l = line((enum uvh_access_format)f, &e);
         cr_assert(strstr(l, "..."), "format %d: not shortened", f);
