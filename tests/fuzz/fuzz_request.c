@@ -7,6 +7,12 @@
  * reads every response byte until the server closes. The output must frame as a sequence of
  * HTTP/1.1 responses; anything else aborts, like a sanitizer report does. See run.sh.
  *
+ * PROXY protocol: an input whose first byte is 0x01 comes from a trusted proxy (the pipe peer
+ * is trusted, as --proxy-protocol trusts an address), without that byte: the rest must start
+ * with a PROXY v1 or v2 header. Any other input comes from an untrusted peer, which may not send
+ * one. The access log (to /dev/null, in the format size % 3 picks) formats every request, and
+ * /healthz is the health path.
+ *
  * Environment: UVHTTPD_FUZZ_ROOT=DIR serves DIR instead of the build dir's scratch docroot (its
  * uploads/ is emptied after every input, so use a scratch directory); UVHTTPD_FUZZ_LOG=debug
  * shows the server's log; UVHTTPD_FUZZ_DUMP=1 copies each response stream to stderr. */
@@ -65,6 +71,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     cfg.threads = 2;
     cfg.root = root && *root ? root : UVH_FUZZ_DEFAULT_ROOT;
     cfg.log_level = UVH_LOG_ERROR;
+    cfg.access_log = "/dev/null";
+    cfg.health_path = "/healthz";
     if (level && uvh_log_parse_level(level, &cfg.log_level) != 0)
         fprintf(stderr, "fuzz_request: ignoring UVHTTPD_FUZZ_LOG=%s\n", level);
     uvh_log_threshold = cfg.log_level;
@@ -245,6 +253,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uv_os_sock_t fds[2];
     struct client cl = {0};
+    bool proxied = size > 0 && data[0] == 0x01;
+
+    if (proxied) {
+        data++;
+        size--;
+    }
+    srv->cenv.proxy_trust.pipes = proxied;
+    srv->access_log.format = (enum uvh_access_format)(size % 3);
 
     if (uv_socketpair(SOCK_STREAM, 0, fds, 0, 0) != 0)
         abort();
