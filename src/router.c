@@ -99,6 +99,7 @@ static enum uvh_status answer_health(struct uvh_exchange *x)
     x->res.status = UVH_STATUS_OK;
     x->res.content_type = "text/plain; charset=utf-8";
     x->res.served = "health check";
+    x->res.served_size = sizeof(ok) - 1;
     x->res.quiet = true;
     uvh_response_add(&x->res, "Cache-Control", "no-store");
     uvh_exchange_respond(x);

@@ -44,6 +44,8 @@ struct uvh_upload {
     enum uvh_status result; /* from the finish job */
     char message[300];      /* its error text, for the JSON reply and the log */
     char name[64];          /* upload_YYYYMMDD_HHMMSS_xxxxxx.json */
+    unsigned clashes;       /* names found taken before this one (another server's uploads) */
+    char clashed[64];       /* the first name found taken */
     char dir[UVH_PATH_MAX + 16];
     char tmp_path[UVH_PATH_MAX + 64];
     size_t buf_len;
@@ -463,12 +465,25 @@ static int validate(struct uvh_upload *u)
     return 0;
 }
 
+static void random_suffix(unsigned char *buf, size_t n)
+{
+    uv_random(NULL, NULL, buf, n, 0, NULL);
+}
+
+/* The source of the names' random digits: tests replace it to force a clash. */
+static uvh_upload_random_fn random_fill = random_suffix;
+
+void uvh_upload_set_random(uvh_upload_random_fn fn)
+{
+    random_fill = fn ? fn : random_suffix;
+}
+
 static void make_name(struct uvh_upload *u)
 {
     time_t now = time(NULL);
     struct tm tm;
     unsigned char rnd[3] = {0, 0, 0};
-    uv_random(NULL, NULL, rnd, sizeof(rnd), 0, NULL);
+    random_fill(rnd, sizeof(rnd));
 #ifdef _WIN32
     gmtime_s(&tm, &now);
 #else
@@ -514,6 +529,8 @@ static int store(struct uvh_upload *u)
         uv_fs_req_cleanup(&r);
         if (rc != UV_EEXIST || attempt == 32)
             break;
+        if (u->clashes++ == 0) /* logged on the loop thread when the upload is answered */
+            memcpy(u->clashed, u->name, sizeof(u->clashed));
     }
     if (rc < 0)
         return fail_job(u, UVH_STATUS_INTERNAL_SERVER_ERROR, rc, "cannot name the file");
@@ -594,6 +611,11 @@ static void on_finished(struct uvh_job *j, int status)
     }
     res->served = "upload";
     res->served_size = u->received;
+    if (u->clashes)
+        uvh_clog(UVH_LOG_WARN, x->id,
+                 "Upload name uploads/%s was taken (another server sharing the root?): drew a new "
+                 "suffix %u time%s",
+                 u->clashed, u->clashes, u->clashes == 1 ? "" : "s");
     if (u->result == UVH_STATUS_CREATED) {
         uvh_clog(UVH_LOG_INFO, x->id, "Upload from %s saved as uploads/%s (%llu bytes)", x->peer,
                  u->name, (unsigned long long)u->received);

@@ -3,6 +3,7 @@
 #define UVH_UPLOAD_HANDLER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "exchange.h"
 #include "http_status.h"
@@ -28,6 +29,13 @@ void uvh_upload_release(struct uvh_exchange *x);
 /* Process start-up (uvh_process_init), before any upload: jansson allocates through the arena
  * that lets a large invalid body's tree be unmapped at once after validation. */
 void uvh_upload_set_json_allocator(void);
+
+/* Fills buf with n random bytes: the suffix of an upload's name. */
+typedef void (*uvh_upload_random_fn)(unsigned char *buf, size_t n);
+
+/* Replaces the suffix's source (NULL: uv_random again); tests only, before a server starts,
+ * to make two uploads draw the same name. */
+void uvh_upload_set_random(uvh_upload_random_fn fn);
 
 /* Server start-up: creates ROOT/uploads if it can (warning when it cannot, or when it is not a
  * directory), and removes temporary files an interrupted run left there. */

@@ -23,6 +23,8 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "log.h"
+#include "upload_handler.h"
 
 #define UPLOAD_ALLOW "POST, OPTIONS"
 #define STATIC_ALLOW "GET, HEAD, OPTIONS"
@@ -1409,4 +1411,78 @@ Test(upload, shared_invalid_json_400, .timeout = 30)
         th_response_free(&r);
     }
     th_stop(&ts);
+}
+
+/* ---- issue 14: several servers sharing one root ---- */
+
+static unsigned clash_calls;
+
+/* The first two names drawn end in "aaaaaa" (taken, as if another server had stored them);
+ * later ones are random. */
+static void clashing_random(unsigned char *buf, size_t n)
+{
+    if (clash_calls++ < 2)
+        memset(buf, 0xaa, n);
+    else
+        uv_random(NULL, NULL, buf, n, 0, NULL);
+}
+
+Test(upload, regress_14_name_clash_draws_a_new_suffix, .timeout = 30, .fini = root_cleanup)
+{
+    th_skip_if_external("replaces the upload name's random source in-process");
+    struct th_server ts;
+    char fp[512], taken[64][64], log_path[] = "/tmp/uvhttpd-clash-log-XXXXXX";
+    size_t n_taken = 0;
+
+    /* The log goes to a file for this test: the clash must be logged. */
+    int log_fd = mkstemp(log_path);
+    cr_assert(log_fd >= 0);
+    fflush(stderr);
+    int saved_stderr = dup(2);
+    dup2(log_fd, 2);
+
+    start_own(&ts, 0, false);
+    uvh_upload_set_random(clashing_random);
+    /* Every name the next seconds could draw with the forced digits already exists. */
+    time_t now = time(NULL);
+    for (time_t t = now - 2; t <= now + 8; t++) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(taken[n_taken], sizeof(taken[0]),
+                 "uploads/upload_%04d%02d%02d_%02d%02d%02d_aaaaaa.json", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        th_write_file(ts.root, taken[n_taken++], "{\"other\": \"server\"}");
+    }
+    upload_ok(&ts, "application/json", "{\"mine\": 1}", 11, fp, sizeof(fp), "[clash]");
+    uvh_upload_set_random(NULL);
+    cr_expect(strstr(fp, "aaaaaa") == NULL, "stored under a taken name: %s", fp);
+    cr_expect_eq(clash_calls, 3u, "%u names drawn, expected 2 taken and 1 free", clash_calls);
+    for (size_t i = 0; i < n_taken; i++) {
+        char path[sizeof(ts.root) + 80], buf[64] = "";
+        snprintf(path, sizeof(path), "%s/%s", ts.root, taken[i]);
+        FILE *f = fopen(path, "rb");
+        cr_assert_not_null(f, "%s is gone", path);
+        size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        cr_expect(got == 19 && memcmp(buf, "{\"other\": \"server\"}", 19) == 0,
+                  "%s overwritten: %s", path, buf);
+    }
+    expect_uploads_dir(&ts, (int)n_taken + 1, "after the clash");
+    th_stop(&ts);
+
+    uvh_log_flush();
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    char log[8192] = "";
+    FILE *lf = fopen(log_path, "rb");
+    cr_assert_not_null(lf);
+    size_t len = fread(log, 1, sizeof(log) - 1, lf);
+    fclose(lf);
+    close(log_fd);
+    unlink(log_path);
+    log[len] = '\0';
+    cr_expect(strstr(log, "_aaaaaa.json was taken (another server sharing the root?): drew a new "
+                          "suffix 2 times"),
+              "no clash in the log:\n%s", log);
 }
