@@ -229,7 +229,12 @@ cleanup() {
 trap cleanup EXIT
 # Started here rather than with uvh_server_start: wine, and its stdout kept in server.out.
 UVH_LOG=$B/server.log
-wine "$EXE" 0 127.0.0.1 4 --root "$WIN_DOCROOT" </dev/null >"$B/server.out" 2>"$UVH_LOG" &
+# Issue 14 on Windows too: an access log file, PROXY headers from 127.0.0.2 (all of 127/8 is
+# loopback on the Linux host wine runs on), a health path.
+ACCESS_LOG=$B/access.log
+rm -f "$ACCESS_LOG"
+wine "$EXE" 0 127.0.0.1 4 --root "$WIN_DOCROOT" --access-log "Z:${ACCESS_LOG//\//\\}" \
+  --proxy-protocol 127.0.0.2/32 --health-path /healthz </dev/null >"$B/server.out" 2>"$UVH_LOG" &
 UVH_PID=$!
 uvh_server_wait_ready 60 || { cat "$UVH_LOG"; die "uvhttpd.exe: $UVH_ERROR"; }
 URL=$UVH_URL
@@ -263,6 +268,42 @@ check("/nested/", 200, file("nested/index.html"))
 check("/missing.txt", 404)
 check("/..%5c..%5cwindows%5cwin.ini", 403)
 check("/nul", 403)
+sys.exit(1 if failed else 0)
+PY
+
+step "PROXY protocol and health path"
+python3 - "$URL" <<'PY' || status=1
+import re, socket, struct, sys, urllib.parse
+url = urllib.parse.urlsplit(sys.argv[1])
+failed = 0
+def ask(data, source=None):
+    s = socket.create_connection((url.hostname, url.port), timeout=10,
+                                 source_address=(source, 0) if source else None)
+    s.sendall(data)
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    m = re.match(rb"HTTP/1\.1 (\d{3}) ", out)
+    return int(m.group(1)) if m else None
+def check(what, data, want, source=None):
+    global failed
+    got = ask(data, source)
+    failed += got != want
+    print(f"  {'ok ' if got == want else 'BAD'} {what} -> {got}")
+req = b"GET /index.html HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % url.netloc.encode()
+v2 = (b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c" + socket.inet_aton("198.51.100.9")
+      + socket.inet_aton("10.0.0.1") + struct.pack("!HH", 4242, 80))
+check("PROXY v1 from the trusted peer", b"PROXY TCP4 198.51.100.8 10.0.0.1 4141 80\r\n" + req,
+      200, "127.0.0.2")
+check("PROXY v2 from the trusted peer", v2 + req, 200, "127.0.0.2")
+check("no PROXY header from the trusted peer", req, 400, "127.0.0.2")
+check("PROXY header from an untrusted peer", b"PROXY TCP4 6.6.6.6 10.0.0.1 1 80\r\n" + req, 400)
+check("health path", b"GET /healthz HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+      % url.netloc.encode(), 200)
 sys.exit(1 if failed else 0)
 PY
 
@@ -300,6 +341,28 @@ elif ((stop_rc == 2)); then
 else
   echo "uvhttpd.exe did not shut down cleanly: $UVH_ERROR"; tail -n 5 "$UVH_LOG"; status=1
 fi
+
+step "access log written by uvhttpd.exe"
+# Complete after the stop: every line in the Combined Log Format, the PROXY clients' addresses,
+# no health check.
+python3 - "$ACCESS_LOG" <<'PY' || status=1
+import re, sys
+rx = re.compile(r'^\S+ - - \[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "[^"]*" \d{3} (\d+|-) '
+                r'"[^"]*" "[^"]*"$')
+try:
+    data = open(sys.argv[1], "rb").read().decode("latin-1")
+except OSError as e:
+    sys.exit(f"  BAD no access log: {e}")
+lines = data.split("\n")
+bad = [l for l in lines[:-1] if not rx.match(l)] + ([lines[-1]] if lines[-1] else [])
+clients = {l.split(" ", 1)[0] for l in lines[:-1]}
+ok = (not bad and len(lines) > 100 and {"198.51.100.8", "198.51.100.9"} <= clients
+      and not any("/healthz" in l for l in lines))
+print(f"  {'ok ' if ok else 'BAD'} {len(lines) - 1} lines, clients {sorted(clients)[:6]}")
+for l in bad[:5]:
+    print(f"  BAD line: {l!r}")
+sys.exit(0 if ok else 1)
+PY
 
 # Criterion's TAP report (its JSON report does not escape assertion messages): one
 # "ok - suite::test", "ok - suite::test  # SKIP reason" or "not ok - suite::test ..." per test.
