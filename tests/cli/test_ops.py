@@ -132,6 +132,7 @@ def proxy_keep_alive_after_the_header():
                 data += b
             s.close()
             check(data.count(b"HTTP/1.1 200 OK") == 2, "replies: %r" % data[:300])
+            srv.wait_for(r'192\.0\.2\.5:5555 "GET /index\.html')
             check(srv.count(r'192\.0\.2\.5:5555 "GET /(hello|index)\.html') == 2,
                   "client address on both access lines:\n" + srv.text()[-2000:])
             srv.stop()

@@ -18,7 +18,8 @@ static size_t v2(char *out, unsigned char ver_cmd, unsigned char fam, const void
     out[13] = (char)fam;
     out[14] = (char)(body_len >> 8);
     out[15] = (char)(body_len & 0xff);
-    memcpy(out + 16, body, body_len);
+    if (body_len)
+        memcpy(out + 16, body, body_len);
     return 16 + body_len;
 }
 
