@@ -70,9 +70,13 @@ struct uvh_conn {
     unsigned refs;            /* open handles + a running handler; freed at zero */
     enum uvh_conn_state state;
     bool reading;
-    bool close_after; /* close once the current response is written */
-    bool linger;      /* input may be left unread: drain it before closing (no RST) */
-    char peer[56];    /* "IP:PORT" of the client */
+    bool close_after;  /* close once the current response is written */
+    bool linger;       /* input may be left unread: drain it before closing (no RST) */
+    bool peer_eof;     /* the client half-closed while a request was answered: finish what is
+                          buffered, then close */
+    bool parsing;      /* parse() is running: a response completed meanwhile waits for it */
+    bool done_pending; /* ... and here it waits (response_done) */
+    char peer[56];     /* "IP:PORT" of the client */
 };
 
 /* Indexed by enum uvh_conn_state: the phase named in log lines. */
@@ -94,6 +98,7 @@ static void on_timeout(struct uvh_timeout_node *n);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void parse(struct uvh_conn *c);
+static void run_parser(struct uvh_conn *c);
 static void response_done(struct uvh_conn *c);
 
 /* Changes state and puts the connection on the timeout list that bounds the new state, with a
@@ -134,7 +139,7 @@ static void set_state(struct uvh_conn *c, enum uvh_conn_state st)
 
 static void start_reading(struct uvh_conn *c)
 {
-    if (!c->reading && uv_read_start(&c->io.stream, on_alloc, on_read) == 0)
+    if (!c->reading && !c->peer_eof && uv_read_start(&c->io.stream, on_alloc, on_read) == 0)
         c->reading = true;
 }
 
@@ -401,10 +406,45 @@ static void on_respond_done(struct uvh_exchange *pub, int status)
     response_done(conn_of(pub));
 }
 
+/* The whole response: head plus body (res->body, or bytes that live until the exchange ends).
+ * When the socket takes it all at once, the usual case for a small response, the exchange ends
+ * here: no write request, no POLLOUT registration, no callback an iteration later. */
+static void respond_with(struct uvh_conn *c, const char *body, size_t len)
+{
+    struct exchange *x = c->x;
+    struct uvh_response *res = &x->pub.res;
+
+    if (c->state == UVH_CONN_CLOSING) {
+        response_done(c);
+        return;
+    }
+    if (!prepare_head(c)) { /* the 500 that replaced the head carries its own page */
+        x->head_replaced = true;
+        body = res->body;
+        len = res->body_len;
+    }
+    if (res->head_only)
+        len = 0;
+    uv_buf_t b[2] = {uv_buf_init(res->head, (unsigned)res->head_len),
+                     uv_buf_init((char *)body, (unsigned)len)};
+    int n = uv_try_write(&c->io.stream, b, len ? 2 : 1);
+    if (n == (int)(res->head_len + len)) {
+        res->bytes_sent += (uint64_t)n;
+        response_done(c);
+        return;
+    }
+    size_t done = n > 0 ? (size_t)n : 0; /* the rest goes through a write request */
+    res->bytes_sent += done;
+    if (done < res->head_len)
+        write_bufs(c, res->head + done, res->head_len - done, body, len, on_respond_done);
+    else
+        write_bufs(c, body + (done - res->head_len), len - (done - res->head_len), NULL, 0,
+                   on_respond_done);
+}
+
 static void respond(struct uvh_conn *c)
 {
-    struct uvh_response *res = &c->x->pub.res;
-    write_head(c, res->body, res->body_len, on_respond_done);
+    respond_with(c, c->x->pub.res.body, c->x->pub.res.body_len);
 }
 
 static void respond_error(struct uvh_conn *c, enum uvh_status st)
@@ -441,12 +481,12 @@ static void log_access(struct uvh_conn *c)
              (unsigned long long)res->bytes_sent, res->keep_alive ? "keep-alive" : "close", ms);
 }
 
-/* Begins answering: reading stops until the response is written (backpressure and ordering
- * for pipelined requests), and the handler holds a reference until uvh_conn_response_done. */
+/* Begins answering: the handler holds a reference until response_done. Reading goes on (no
+ * epoll_ctl pair per request): what arrives meanwhile is only appended to the buffer, and is
+ * parsed in order once the response is written (on_read, busy()). */
 static void begin_response(struct uvh_conn *c)
 {
     struct exchange *x = c->x;
-    stop_reading(c);
     c->refs++;
     set_state(c, UVH_CONN_HANDLE);
     x->pub.res.head_only = x->pub.req.method_id == UVH_METHOD_HEAD;
@@ -679,49 +719,71 @@ static bool between_messages(const struct uvh_conn *c)
 /* Keep-alive: waits for the next request holding no exchange. */
 static void go_idle(struct uvh_conn *c)
 {
+    if (c->peer_eof) {
+        uvh_conn_close(c, "client closed");
+        return;
+    }
     release_exchange(c);
     set_state(c, UVH_CONN_IDLE);
     start_reading(c);
 }
 
+/* A response is complete (written, or the connection is closing). Answered during parse()
+ * (a response from memory that the socket took at once), it only leaves a note: parse()'s
+ * caller comes back here, so a buffer of pipelined requests is answered in a loop, never by
+ * recursion. */
 static void response_done(struct uvh_conn *c)
 {
-    struct exchange *x = c->x;
+    if (c->parsing) {
+        c->done_pending = true;
+        return;
+    }
+    for (;;) {
+        struct exchange *x = c->x;
 
-    c->refs--;
-    c->requests++;
-    log_access(c);
-    if (c->state == UVH_CONN_CLOSING) {
-        maybe_free(c);
+        c->done_pending = false;
+        c->refs--;
+        c->requests++;
+        log_access(c);
+        if (c->state == UVH_CONN_CLOSING) {
+            maybe_free(c);
+            return;
+        }
+        /* A response that went out as keep-alive before a stop began still ends the
+         * connection. */
+        if (c->close_after || c->env->stopping || c->linger) {
+            if (!c->close_reason || c->env->stopping)
+                c->close_reason = c->env->stopping ? "server shutting down" : "Connection: close";
+            /* After the client's FIN nothing more can arrive: no RST to fear. */
+            if (!c->peer_eof && (c->linger || input_pending(c)))
+                linger(c);
+            else
+                uvh_conn_close(c, c->close_reason);
+            return;
+        }
+        /* Pipelined bytes already received belong to the next request: move them to the
+         * front (the old request's slices die here) and parse them before reading more. */
+        size_t left = x->in_len - x->in_parsed;
+        exchange_reset(x);
+        if (left == 0) {
+            go_idle(c);
+            return;
+        }
+        memmove(x->in, x->in + x->in_parsed, left);
+        x->in_len = left;
+        x->in_parsed = 0;
+        set_state(c, UVH_CONN_READ_HEAD);
+        run_parser(c);
+        if (c->done_pending)
+            continue; /* that one was answered at once too */
+        if (between_messages(c))
+            go_idle(c);
+        else if (c->peer_eof && (c->state == UVH_CONN_READ_HEAD || c->state == UVH_CONN_READ_BODY))
+            uvh_conn_close(c, "client closed mid-request");
+        else if (c->state == UVH_CONN_READ_HEAD || c->state == UVH_CONN_READ_BODY)
+            start_reading(c);
         return;
     }
-    /* A response that went out as keep-alive before a stop began still ends the connection. */
-    if (c->close_after || c->env->stopping || c->linger) {
-        if (!c->close_reason || c->env->stopping)
-            c->close_reason = c->env->stopping ? "server shutting down" : "Connection: close";
-        if (c->linger || input_pending(c))
-            linger(c);
-        else
-            uvh_conn_close(c, c->close_reason);
-        return;
-    }
-    /* Pipelined bytes already received belong to the next request: move them to the front
-     * (the old request's slices die here) and parse them before reading more. */
-    size_t left = x->in_len - x->in_parsed;
-    exchange_reset(x);
-    if (left == 0) {
-        go_idle(c);
-        return;
-    }
-    memmove(x->in, x->in + x->in_parsed, left);
-    x->in_len = left;
-    x->in_parsed = 0;
-    set_state(c, UVH_CONN_READ_HEAD);
-    parse(c);
-    if (between_messages(c))
-        go_idle(c);
-    else if (c->state == UVH_CONN_READ_HEAD || c->state == UVH_CONN_READ_BODY)
-        start_reading(c);
 }
 
 static void parse(struct uvh_conn *c)
@@ -771,6 +833,14 @@ static void parse(struct uvh_conn *c)
                  x->pub.req.error ? llhttp_get_error_reason(&c->parser) : "malformed request");
 }
 
+/* parse(), noting (in done_pending) a response that completed while it ran. */
+static void run_parser(struct uvh_conn *c)
+{
+    c->parsing = true;
+    parse(c);
+    c->parsing = false;
+}
+
 static void resume_body(struct uvh_conn *c)
 {
     if (c->state == UVH_CONN_READ_BODY) {
@@ -813,6 +883,12 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(c->x->in + c->x->in_len, (unsigned)(sizeof(c->x->in) - c->x->in_len));
 }
 
+/* A request is being answered (by a handler, or its response is being written). */
+static bool busy(const struct uvh_conn *c)
+{
+    return c->state == UVH_CONN_HANDLE || c->state == UVH_CONN_WRITE;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct uvh_conn *c = s->data;
@@ -831,6 +907,24 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
+    if (busy(c)) {
+        /* A response is on its way: keep the bytes (pipelined requests) for after it. */
+        if (nread > 0) {
+            c->x->in_len += (size_t)nread;
+            if (c->x->in_len == sizeof(c->x->in))
+                stop_reading(c); /* full: the kernel's buffer holds the rest */
+            return;
+        }
+        if (nread == UV_EOF) {
+            c->peer_eof = true; /* answer what is buffered, then close */
+            stop_reading(c);
+            return;
+        }
+        if (nread == UV_ENOBUFS) { /* a head that filled the buffer is being refused */
+            stop_reading(c);
+            return;
+        }
+    }
     if (nread < 0) {
         bool mid_request = c->x && c->x->in_len > 0;
         if (c->x && !mid_request && c->state != UVH_CONN_CLOSING)
@@ -858,7 +952,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         set_state(c, UVH_CONN_READ_BODY); /* progress: restart the body timer */
     }
     c->x->in_len += (size_t)nread;
-    parse(c);
+    run_parser(c);
+    if (c->done_pending) { /* answered at once: carry on with what follows it */
+        response_done(c);
+        return;
+    }
     if (!between_messages(c))
         return;
     if (was_idle) {
@@ -915,6 +1013,11 @@ static void on_timeout(struct uvh_timeout_node *n)
 void uvh_exchange_respond(struct uvh_exchange *x)
 {
     respond(conn_of(x));
+}
+
+void uvh_exchange_respond_body(struct uvh_exchange *x, const char *body, size_t len)
+{
+    respond_with(conn_of(x), body, len);
 }
 
 void uvh_exchange_respond_error(struct uvh_exchange *x, enum uvh_status st)

@@ -455,7 +455,7 @@ static void respond_file(struct uvh_exchange *x, const uv_stat_t *st, struct uvh
     if (f->preloaded) { /* the whole file is in f->small and its descriptor closed */
         size_t len = (size_t)f->remaining;
         f->remaining = 0;
-        uvh_exchange_write_head(x, f->small + f->offset, len, on_chunk_written);
+        uvh_exchange_respond_body(x, f->small + f->offset, len);
         return;
     }
     if (f->remaining > sizeof(f->small)) {
