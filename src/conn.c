@@ -18,6 +18,7 @@
 #include "host.h"
 #include "log.h"
 #include "router.h"
+#include "strbuf.h"
 #include "timeouts.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -222,8 +223,18 @@ static void maybe_free(struct uvh_conn *c)
 {
     if (c->refs > 0)
         return;
-    uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s closed (%s) after %u request%s", c->peer,
-             c->close_reason, c->requests, c->requests == 1 ? "" : "s");
+    if (uvh_log_enabled(UVH_LOG_INFO)) { /* "Connection from P closed (R) after N requests" */
+        char msg[256];
+        struct uvh_strbuf b = uvh_sb(msg, sizeof(msg));
+        uvh_sb_str(&b, "Connection from ");
+        uvh_sb_str(&b, c->peer);
+        uvh_sb_str(&b, " closed (");
+        uvh_sb_str(&b, c->close_reason);
+        uvh_sb_str(&b, ") after ");
+        uvh_sb_u64(&b, c->requests);
+        uvh_sb_str(&b, c->requests == 1 ? " request" : " requests");
+        uvh_log_write_msg(UVH_LOG_INFO, c->id, msg, b.len);
+    }
     release_exchange(c);
     c->env->closed(c->env, &c->link);
     free(c);
@@ -458,27 +469,54 @@ static void log_access(struct uvh_conn *c)
     struct exchange *x = c->x;
     struct uvh_request *req = &x->pub.req;
     struct uvh_response *res = &x->pub.res;
-    char target[512], served[320] = "no file";
-    double ms = (double)(uv_hrtime() - x->start_ns) / 1e6;
+    const char *ka = res->keep_alive ? "keep-alive" : "close";
+    char target[512], msg[1024];
 
-    if (uvh_log_threshold < UVH_LOG_INFO)
+    if (!uvh_log_enabled(UVH_LOG_INFO))
         return;
-    uvh_log_escape(target, sizeof(target), req->target);
-    if (res->served)
-        snprintf(served, sizeof(served), "%s (%llu bytes)", res->served,
-                 (unsigned long long)res->served_size);
     uvh_clog(UVH_LOG_DEBUG, c->id, "Response: %d %s (%llu bytes transferred)", res->status,
              uvh_status_reason(res->status), (unsigned long long)res->bytes_sent);
-    uvh_clog(UVH_LOG_DEBUG, c->id, "Connection: %s", res->keep_alive ? "keep-alive" : "close");
-    char line[600] = "-"; /* the request line, or "-" when none was read */
-    if (req->method.ptr)
-        snprintf(line, sizeof(line), "\"%.*s %s HTTP/%.*s\"",
-                 (int)(req->method.len > 16 ? 16 : req->method.len), req->method.ptr,
-                 req->target.ptr ? target : "-", (int)(req->version.len > 8 ? 8 : req->version.len),
-                 req->version.ptr ? req->version.ptr : "");
-    uvh_clog(UVH_LOG_INFO, c->id, "%s %s host %s -> %d %s, %s, %llu bytes, %s, %.2f ms", c->peer,
-             line, x->host_verdict, res->status, uvh_status_reason(res->status), served,
-             (unsigned long long)res->bytes_sent, res->keep_alive ? "keep-alive" : "close", ms);
+    uvh_clog(UVH_LOG_DEBUG, c->id, "Connection: %s", ka);
+    /* PEER "METHOD TARGET HTTP/V" host VERDICT -> STATUS REASON, FILE (N bytes), N bytes, KA,
+     * T ms; the request line is "-" when none was read. Built without printf: one per request. */
+    struct uvh_strbuf b = uvh_sb(msg, sizeof(msg));
+    uvh_sb_str(&b, c->peer);
+    uvh_sb_char(&b, ' ');
+    if (req->method.ptr) {
+        uvh_sb_char(&b, '"');
+        uvh_sb_mem(&b, req->method.ptr, req->method.len > 16 ? 16 : req->method.len);
+        uvh_sb_char(&b, ' ');
+        uvh_sb_str(&b, req->target.ptr ? uvh_log_escape(target, sizeof(target), req->target) : "-");
+        uvh_sb_str(&b, " HTTP/");
+        if (req->version.ptr)
+            uvh_sb_mem(&b, req->version.ptr, req->version.len > 8 ? 8 : req->version.len);
+        uvh_sb_char(&b, '"');
+    } else {
+        uvh_sb_char(&b, '-');
+    }
+    uvh_sb_str(&b, " host ");
+    uvh_sb_str(&b, x->host_verdict);
+    uvh_sb_str(&b, " -> ");
+    uvh_sb_u64(&b, (uint64_t)res->status);
+    uvh_sb_char(&b, ' ');
+    uvh_sb_str(&b, uvh_status_reason(res->status));
+    uvh_sb_str(&b, ", ");
+    if (res->served) {
+        uvh_sb_mem(&b, res->served, strnlen(res->served, 300));
+        uvh_sb_str(&b, " (");
+        uvh_sb_u64(&b, res->served_size);
+        uvh_sb_str(&b, " bytes)");
+    } else {
+        uvh_sb_str(&b, "no file");
+    }
+    uvh_sb_str(&b, ", ");
+    uvh_sb_u64(&b, res->bytes_sent);
+    uvh_sb_str(&b, " bytes, ");
+    uvh_sb_str(&b, ka);
+    uvh_sb_str(&b, ", ");
+    uvh_sb_ms2(&b, uv_hrtime() - x->start_ns);
+    uvh_sb_str(&b, " ms");
+    uvh_log_write_msg(UVH_LOG_INFO, c->id, msg, b.len);
 }
 
 /* Begins answering: the handler holds a reference until response_done. Reading goes on (no
@@ -523,7 +561,6 @@ static enum uvh_status check_host(struct uvh_conn *c)
     const char *why = NULL;
     enum uvh_status st = UVH_STATUS_BAD_REQUEST;
 
-    uvh_log_escape(shown, sizeof(shown), auth);
     if (req->n_host > 1) {
         why = "more than one Host header";
     } else if (!auth.ptr) {
@@ -564,12 +601,13 @@ static enum uvh_status check_host(struct uvh_conn *c)
     }
     if (!why) {
         x->host_verdict = "ok";
-        uvh_clog(UVH_LOG_DEBUG, c->id, "Host validation: %s \xe2\x9c\x93", shown);
+        uvh_clog(UVH_LOG_DEBUG, c->id, "Host validation: %s \xe2\x9c\x93",
+                 uvh_log_escape(shown, sizeof(shown), auth));
         return UVH_STATUS_OK;
     }
     x->host_verdict = st == UVH_STATUS_FORBIDDEN ? "rejected (foreign)" : "rejected (invalid)";
-    uvh_clog(UVH_LOG_WARN, c->id, "Security: Host \"%s\" rejected (%s) for %s", shown, why,
-             c->peer);
+    uvh_clog(UVH_LOG_WARN, c->id, "Security: Host \"%s\" rejected (%s) for %s",
+             uvh_log_escape(shown, sizeof(shown), auth), why, c->peer);
     return st;
 }
 
@@ -1067,15 +1105,24 @@ void uvh_exchange_resume_body(struct uvh_exchange *x)
 static void format_peer(const struct sockaddr_storage *ss, char *out, size_t cap)
 {
     char ip[64] = "?";
+    unsigned port;
+    struct uvh_strbuf b = uvh_sb(out, cap - 1);
     if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
         uv_ip6_name(a, ip, sizeof(ip));
-        snprintf(out, cap, "[%s]:%d", ip, ntohs(a->sin6_port));
-        return;
+        port = ntohs(a->sin6_port);
+        uvh_sb_char(&b, '[');
+        uvh_sb_str(&b, ip);
+        uvh_sb_char(&b, ']');
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        uv_ip4_name(a, ip, sizeof(ip));
+        port = ntohs(a->sin_port);
+        uvh_sb_str(&b, ip);
     }
-    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-    uv_ip4_name(a, ip, sizeof(ip));
-    snprintf(out, cap, "%s:%d", ip, ntohs(a->sin_port));
+    uvh_sb_char(&b, ':');
+    uvh_sb_u64(&b, port);
+    out[b.len] = '\0';
 }
 
 static void on_unborn_closed(uv_handle_t *h)
@@ -1090,7 +1137,13 @@ static int conn_born(struct uvh_conn *c, struct uvh_conn **out)
     c->id = ++c->env->next_id;
     c->link.conn = c;
     llhttp_init(&c->parser, HTTP_REQUEST, &uvh_request_settings);
-    uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s", c->peer);
+    if (uvh_log_enabled(UVH_LOG_INFO)) {
+        char msg[80];
+        struct uvh_strbuf b = uvh_sb(msg, sizeof(msg));
+        uvh_sb_str(&b, "Connection from ");
+        uvh_sb_str(&b, c->peer);
+        uvh_log_write_msg(UVH_LOG_INFO, c->id, msg, b.len);
+    }
     *out = c;
     return 0;
 }
