@@ -5,12 +5,22 @@
 #include <stdio.h>
 
 #include "date.h"
+#include "strbuf.h"
 
 size_t uvh_etag_format(uint64_t size, int64_t mtime_sec, int64_t mtime_nsec, char out[UVH_ETAG_MAX])
 {
-    int n = snprintf(out, UVH_ETAG_MAX, "\"%llx.%llx-%llx\"", (unsigned long long)mtime_sec,
-                     (unsigned long long)mtime_nsec, (unsigned long long)size);
-    return n > 0 ? (size_t)n : 0;
+    /* "\"MTIME.NSEC-SIZE\"" in hex: at most 2 + 3 * 16 + 2 = 52 > UVH_ETAG_MAX - 1, so the
+     * buffer cuts it as snprintf did; real values are far shorter. */
+    struct uvh_strbuf b = uvh_sb(out, UVH_ETAG_MAX - 1);
+    uvh_sb_char(&b, '"');
+    uvh_sb_hex(&b, (uint64_t)mtime_sec);
+    uvh_sb_char(&b, '.');
+    uvh_sb_hex(&b, (uint64_t)mtime_nsec);
+    uvh_sb_char(&b, '-');
+    uvh_sb_hex(&b, size);
+    uvh_sb_char(&b, '"');
+    out[b.len] = '\0';
+    return b.len;
 }
 
 /* Drops a W/ prefix: weak comparison looks at the opaque tag only (RFC 9110 section 8.8.3.2). */

@@ -19,6 +19,7 @@
 #include "host.h"
 #include "log.h"
 #include "router.h"
+#include "strbuf.h"
 #include "timeouts.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -71,10 +72,14 @@ struct uvh_conn {
     unsigned refs;            /* open handles + a running handler; freed at zero */
     enum uvh_conn_state state;
     bool reading;
-    bool close_after; /* close once the current response is written */
-    bool linger;      /* input may be left unread: drain it before closing (no RST) */
-    bool proxied;     /* the peer is a trusted proxy: its first bytes are a PROXY header */
-    char peer[56];    /* "IP:PORT" of the client (from the PROXY header behind a proxy) */
+    bool close_after;  /* close once the current response is written */
+    bool linger;       /* input may be left unread: drain it before closing (no RST) */
+    bool peer_eof;     /* the client half-closed while a request was answered: finish what is
+                          buffered, then close */
+    bool parsing;      /* parse() is running: a response completed meanwhile waits for it */
+    bool done_pending; /* ... and here it waits (response_done) */
+    bool proxied;      /* the peer is a trusted proxy: its first bytes are a PROXY header */
+    char peer[56];     /* "IP:PORT" of the client (from the PROXY header behind a proxy) */
 };
 
 /* Indexed by enum uvh_conn_state: the phase named in log lines. */
@@ -96,6 +101,7 @@ static void on_timeout(struct uvh_timeout_node *n);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void parse(struct uvh_conn *c);
+static void run_parser(struct uvh_conn *c);
 static void response_done(struct uvh_conn *c);
 static void format_peer(const struct sockaddr_storage *ss, char *out, size_t cap);
 
@@ -138,7 +144,7 @@ static void set_state(struct uvh_conn *c, enum uvh_conn_state st)
 
 static void start_reading(struct uvh_conn *c)
 {
-    if (!c->reading && uv_read_start(&c->io.stream, on_alloc, on_read) == 0)
+    if (!c->reading && !c->peer_eof && uv_read_start(&c->io.stream, on_alloc, on_read) == 0)
         c->reading = true;
 }
 
@@ -221,8 +227,18 @@ static void maybe_free(struct uvh_conn *c)
 {
     if (c->refs > 0)
         return;
-    uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s closed (%s) after %u request%s", c->peer,
-             c->close_reason, c->requests, c->requests == 1 ? "" : "s");
+    if (uvh_log_enabled(UVH_LOG_INFO)) { /* "Connection from P closed (R) after N requests" */
+        char msg[256];
+        struct uvh_strbuf b = uvh_sb(msg, sizeof(msg));
+        uvh_sb_str(&b, "Connection from ");
+        uvh_sb_str(&b, c->peer);
+        uvh_sb_str(&b, " closed (");
+        uvh_sb_str(&b, c->close_reason);
+        uvh_sb_str(&b, ") after ");
+        uvh_sb_u64(&b, c->requests);
+        uvh_sb_str(&b, c->requests == 1 ? " request" : " requests");
+        uvh_log_write_msg(UVH_LOG_INFO, c->id, msg, b.len);
+    }
     release_exchange(c);
     c->env->closed(c->env, &c->link);
     free(c);
@@ -405,10 +421,45 @@ static void on_respond_done(struct uvh_exchange *pub, int status)
     response_done(conn_of(pub));
 }
 
+/* The whole response: head plus body (res->body, or bytes that live until the exchange ends).
+ * When the socket takes it all at once, the usual case for a small response, the exchange ends
+ * here: no write request, no POLLOUT registration, no callback an iteration later. */
+static void respond_with(struct uvh_conn *c, const char *body, size_t len)
+{
+    struct exchange *x = c->x;
+    struct uvh_response *res = &x->pub.res;
+
+    if (c->state == UVH_CONN_CLOSING) {
+        response_done(c);
+        return;
+    }
+    if (!prepare_head(c)) { /* the 500 that replaced the head carries its own page */
+        x->head_replaced = true;
+        body = res->body;
+        len = res->body_len;
+    }
+    if (res->head_only)
+        len = 0;
+    uv_buf_t b[2] = {uv_buf_init(res->head, (unsigned)res->head_len),
+                     uv_buf_init((char *)body, (unsigned)len)};
+    int n = uv_try_write(&c->io.stream, b, len ? 2 : 1);
+    if (n == (int)(res->head_len + len)) {
+        res->bytes_sent += (uint64_t)n;
+        response_done(c);
+        return;
+    }
+    size_t done = n > 0 ? (size_t)n : 0; /* the rest goes through a write request */
+    res->bytes_sent += done;
+    if (done < res->head_len)
+        write_bufs(c, res->head + done, res->head_len - done, body, len, on_respond_done);
+    else
+        write_bufs(c, body + (done - res->head_len), len - (done - res->head_len), NULL, 0,
+                   on_respond_done);
+}
+
 static void respond(struct uvh_conn *c)
 {
-    struct uvh_response *res = &c->x->pub.res;
-    write_head(c, res->body, res->body_len, on_respond_done);
+    respond_with(c, c->x->pub.res.body, c->x->pub.res.body_len);
 }
 
 static void respond_error(struct uvh_conn *c, enum uvh_status st)
@@ -450,41 +501,69 @@ static void log_access(struct uvh_conn *c)
     struct exchange *x = c->x;
     struct uvh_request *req = &x->pub.req;
     struct uvh_response *res = &x->pub.res;
-    char target[512], served[320] = "no file";
-    double ms = (double)(uv_hrtime() - x->start_ns) / 1e6;
+    const char *ka = res->keep_alive ? "keep-alive" : "close";
+    char target[512], msg[1024];
     /* A health check (--health-path) is logged at debug only, so checks do not fill the log. */
     enum uvh_log_level level = res->quiet ? UVH_LOG_DEBUG : UVH_LOG_INFO;
 
     if (c->env->access_log && !res->quiet) {
         uint64_t head = res->bytes_sent >= res->head_len ? res->head_len : res->bytes_sent;
-        add_access_entry(c, req, res->status, res->bytes_sent - head, ms);
+        add_access_entry(c, req, res->status, res->bytes_sent - head,
+                         (double)(uv_hrtime() - x->start_ns) / 1e6);
     }
-    if (uvh_log_threshold < level)
+    if (!uvh_log_enabled(level))
         return;
-    uvh_log_escape(target, sizeof(target), req->target);
-    if (res->served)
-        snprintf(served, sizeof(served), "%s (%llu bytes)", res->served,
-                 (unsigned long long)res->served_size);
     uvh_clog(UVH_LOG_DEBUG, c->id, "Response: %d %s (%llu bytes transferred)", res->status,
              uvh_status_reason(res->status), (unsigned long long)res->bytes_sent);
-    uvh_clog(UVH_LOG_DEBUG, c->id, "Connection: %s", res->keep_alive ? "keep-alive" : "close");
-    char line[600] = "-"; /* the request line, or "-" when none was read */
-    if (req->method.ptr)
-        snprintf(line, sizeof(line), "\"%.*s %s HTTP/%.*s\"",
-                 (int)(req->method.len > 16 ? 16 : req->method.len), req->method.ptr,
-                 req->target.ptr ? target : "-", (int)(req->version.len > 8 ? 8 : req->version.len),
-                 req->version.ptr ? req->version.ptr : "");
-    uvh_clog(level, c->id, "%s %s host %s -> %d %s, %s, %llu bytes, %s, %.2f ms", c->peer, line,
-             x->host_verdict, res->status, uvh_status_reason(res->status), served,
-             (unsigned long long)res->bytes_sent, res->keep_alive ? "keep-alive" : "close", ms);
+    uvh_clog(UVH_LOG_DEBUG, c->id, "Connection: %s", ka);
+    /* PEER "METHOD TARGET HTTP/V" host VERDICT -> STATUS REASON, FILE (N bytes), N bytes, KA,
+     * T ms; the request line is "-" when none was read. Built without printf: one per request. */
+    struct uvh_strbuf b = uvh_sb(msg, sizeof(msg));
+    uvh_sb_str(&b, c->peer);
+    uvh_sb_char(&b, ' ');
+    if (req->method.ptr) {
+        uvh_sb_char(&b, '"');
+        uvh_sb_mem(&b, req->method.ptr, req->method.len > 16 ? 16 : req->method.len);
+        uvh_sb_char(&b, ' ');
+        uvh_sb_str(&b, req->target.ptr ? uvh_log_escape(target, sizeof(target), req->target) : "-");
+        uvh_sb_str(&b, " HTTP/");
+        if (req->version.ptr)
+            uvh_sb_mem(&b, req->version.ptr, req->version.len > 8 ? 8 : req->version.len);
+        uvh_sb_char(&b, '"');
+    } else {
+        uvh_sb_char(&b, '-');
+    }
+    uvh_sb_str(&b, " host ");
+    uvh_sb_str(&b, x->host_verdict);
+    uvh_sb_str(&b, " -> ");
+    uvh_sb_u64(&b, (uint64_t)res->status);
+    uvh_sb_char(&b, ' ');
+    uvh_sb_str(&b, uvh_status_reason(res->status));
+    uvh_sb_str(&b, ", ");
+    if (res->served) {
+        uvh_sb_mem(&b, res->served, strnlen(res->served, 300));
+        uvh_sb_str(&b, " (");
+        uvh_sb_u64(&b, res->served_size);
+        uvh_sb_str(&b, " bytes)");
+    } else {
+        uvh_sb_str(&b, "no file");
+    }
+    uvh_sb_str(&b, ", ");
+    uvh_sb_u64(&b, res->bytes_sent);
+    uvh_sb_str(&b, " bytes, ");
+    uvh_sb_str(&b, ka);
+    uvh_sb_str(&b, ", ");
+    uvh_sb_ms2(&b, uv_hrtime() - x->start_ns);
+    uvh_sb_str(&b, " ms");
+    uvh_log_write_msg(level, c->id, msg, b.len);
 }
 
-/* Begins answering: reading stops until the response is written (backpressure and ordering
- * for pipelined requests), and the handler holds a reference until uvh_conn_response_done. */
+/* Begins answering: the handler holds a reference until response_done. Reading goes on (no
+ * epoll_ctl pair per request): what arrives meanwhile is only appended to the buffer, and is
+ * parsed in order once the response is written (on_read, busy()). */
 static void begin_response(struct uvh_conn *c)
 {
     struct exchange *x = c->x;
-    stop_reading(c);
     c->refs++;
     set_state(c, UVH_CONN_HANDLE);
     x->pub.res.head_only = x->pub.req.method_id == UVH_METHOD_HEAD;
@@ -521,7 +600,6 @@ static enum uvh_status check_host(struct uvh_conn *c)
     const char *why = NULL;
     enum uvh_status st = UVH_STATUS_BAD_REQUEST;
 
-    uvh_log_escape(shown, sizeof(shown), auth);
     if (req->n_host > 1) {
         why = "more than one Host header";
     } else if (!auth.ptr) {
@@ -562,12 +640,13 @@ static enum uvh_status check_host(struct uvh_conn *c)
     }
     if (!why) {
         x->host_verdict = "ok";
-        uvh_clog(UVH_LOG_DEBUG, c->id, "Host validation: %s \xe2\x9c\x93", shown);
+        uvh_clog(UVH_LOG_DEBUG, c->id, "Host validation: %s \xe2\x9c\x93",
+                 uvh_log_escape(shown, sizeof(shown), auth));
         return UVH_STATUS_OK;
     }
     x->host_verdict = st == UVH_STATUS_FORBIDDEN ? "rejected (foreign)" : "rejected (invalid)";
-    uvh_clog(UVH_LOG_WARN, c->id, "Security: Host \"%s\" rejected (%s) for %s", shown, why,
-             c->peer);
+    uvh_clog(UVH_LOG_WARN, c->id, "Security: Host \"%s\" rejected (%s) for %s",
+             uvh_log_escape(shown, sizeof(shown), auth), why, c->peer);
     return st;
 }
 
@@ -719,49 +798,71 @@ static bool between_messages(const struct uvh_conn *c)
 /* Keep-alive: waits for the next request holding no exchange. */
 static void go_idle(struct uvh_conn *c)
 {
+    if (c->peer_eof) {
+        uvh_conn_close(c, "client closed");
+        return;
+    }
     release_exchange(c);
     set_state(c, UVH_CONN_IDLE);
     start_reading(c);
 }
 
+/* A response is complete (written, or the connection is closing). Answered during parse()
+ * (a response from memory that the socket took at once), it only leaves a note: parse()'s
+ * caller comes back here, so a buffer of pipelined requests is answered in a loop, never by
+ * recursion. */
 static void response_done(struct uvh_conn *c)
 {
-    struct exchange *x = c->x;
+    if (c->parsing) {
+        c->done_pending = true;
+        return;
+    }
+    for (;;) {
+        struct exchange *x = c->x;
 
-    c->refs--;
-    c->requests++;
-    log_access(c);
-    if (c->state == UVH_CONN_CLOSING) {
-        maybe_free(c);
+        c->done_pending = false;
+        c->refs--;
+        c->requests++;
+        log_access(c);
+        if (c->state == UVH_CONN_CLOSING) {
+            maybe_free(c);
+            return;
+        }
+        /* A response that went out as keep-alive before a stop began still ends the
+         * connection. */
+        if (c->close_after || c->env->stopping || c->linger) {
+            if (!c->close_reason || c->env->stopping)
+                c->close_reason = c->env->stopping ? "server shutting down" : "Connection: close";
+            /* After the client's FIN nothing more can arrive: no RST to fear. */
+            if (!c->peer_eof && (c->linger || input_pending(c)))
+                linger(c);
+            else
+                uvh_conn_close(c, c->close_reason);
+            return;
+        }
+        /* Pipelined bytes already received belong to the next request: move them to the
+         * front (the old request's slices die here) and parse them before reading more. */
+        size_t left = x->in_len - x->in_parsed;
+        exchange_reset(x);
+        if (left == 0) {
+            go_idle(c);
+            return;
+        }
+        memmove(x->in, x->in + x->in_parsed, left);
+        x->in_len = left;
+        x->in_parsed = 0;
+        set_state(c, UVH_CONN_READ_HEAD);
+        run_parser(c);
+        if (c->done_pending)
+            continue; /* that one was answered at once too */
+        if (between_messages(c))
+            go_idle(c);
+        else if (c->peer_eof && (c->state == UVH_CONN_READ_HEAD || c->state == UVH_CONN_READ_BODY))
+            uvh_conn_close(c, "client closed mid-request");
+        else if (c->state == UVH_CONN_READ_HEAD || c->state == UVH_CONN_READ_BODY)
+            start_reading(c);
         return;
     }
-    /* A response that went out as keep-alive before a stop began still ends the connection. */
-    if (c->close_after || c->env->stopping || c->linger) {
-        if (!c->close_reason || c->env->stopping)
-            c->close_reason = c->env->stopping ? "server shutting down" : "Connection: close";
-        if (c->linger || input_pending(c))
-            linger(c);
-        else
-            uvh_conn_close(c, c->close_reason);
-        return;
-    }
-    /* Pipelined bytes already received belong to the next request: move them to the front
-     * (the old request's slices die here) and parse them before reading more. */
-    size_t left = x->in_len - x->in_parsed;
-    exchange_reset(x);
-    if (left == 0) {
-        go_idle(c);
-        return;
-    }
-    memmove(x->in, x->in + x->in_parsed, left);
-    x->in_len = left;
-    x->in_parsed = 0;
-    set_state(c, UVH_CONN_READ_HEAD);
-    parse(c);
-    if (between_messages(c))
-        go_idle(c);
-    else if (c->state == UVH_CONN_READ_HEAD || c->state == UVH_CONN_READ_BODY)
-        start_reading(c);
 }
 
 static void parse(struct uvh_conn *c)
@@ -809,6 +910,14 @@ static void parse(struct uvh_conn *c)
     /* A limit a callback enforced names itself; anything else is a framing or syntax error. */
     fail_request(c, uvh_request_error_status(&c->parser, &x->pub.req, x->in, x->in_len),
                  x->pub.req.error ? llhttp_get_error_reason(&c->parser) : "malformed request");
+}
+
+/* parse(), noting (in done_pending) a response that completed while it ran. */
+static void run_parser(struct uvh_conn *c)
+{
+    c->parsing = true;
+    parse(c);
+    c->parsing = false;
 }
 
 static void resume_body(struct uvh_conn *c)
@@ -908,6 +1017,12 @@ static bool read_proxy(struct uvh_conn *c)
     return true;
 }
 
+/* A request is being answered (by a handler, or its response is being written). */
+static bool busy(const struct uvh_conn *c)
+{
+    return c->state == UVH_CONN_HANDLE || c->state == UVH_CONN_WRITE;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct uvh_conn *c = s->data;
@@ -926,6 +1041,24 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
+    if (busy(c)) {
+        /* A response is on its way: keep the bytes (pipelined requests) for after it. */
+        if (nread > 0) {
+            c->x->in_len += (size_t)nread;
+            if (c->x->in_len == sizeof(c->x->in))
+                stop_reading(c); /* full: the kernel's buffer holds the rest */
+            return;
+        }
+        if (nread == UV_EOF) {
+            c->peer_eof = true; /* answer what is buffered, then close */
+            stop_reading(c);
+            return;
+        }
+        if (nread == UV_ENOBUFS) { /* a head that filled the buffer is being refused */
+            stop_reading(c);
+            return;
+        }
+    }
     if (nread < 0) {
         bool mid_request = c->x && c->x->in_len > 0;
         if (c->x && !mid_request && c->state != UVH_CONN_CLOSING)
@@ -955,7 +1088,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     c->x->in_len += (size_t)nread;
     if (c->state == UVH_CONN_READ_PROXY && !read_proxy(c))
         return;
-    parse(c);
+    run_parser(c);
+    if (c->done_pending) { /* answered at once: carry on with what follows it */
+        response_done(c);
+        return;
+    }
     if (!between_messages(c))
         return;
     if (was_idle) {
@@ -1022,6 +1159,11 @@ void uvh_exchange_respond(struct uvh_exchange *x)
     respond(conn_of(x));
 }
 
+void uvh_exchange_respond_body(struct uvh_exchange *x, const char *body, size_t len)
+{
+    respond_with(conn_of(x), body, len);
+}
+
 void uvh_exchange_respond_error(struct uvh_exchange *x, enum uvh_status st)
 {
     respond_error(conn_of(x), st);
@@ -1069,15 +1211,24 @@ void uvh_exchange_resume_body(struct uvh_exchange *x)
 static void format_peer(const struct sockaddr_storage *ss, char *out, size_t cap)
 {
     char ip[64] = "?";
+    unsigned port;
+    struct uvh_strbuf b = uvh_sb(out, cap - 1);
     if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
         uv_ip6_name(a, ip, sizeof(ip));
-        snprintf(out, cap, "[%s]:%d", ip, ntohs(a->sin6_port));
-        return;
+        port = ntohs(a->sin6_port);
+        uvh_sb_char(&b, '[');
+        uvh_sb_str(&b, ip);
+        uvh_sb_char(&b, ']');
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        uv_ip4_name(a, ip, sizeof(ip));
+        port = ntohs(a->sin_port);
+        uvh_sb_str(&b, ip);
     }
-    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-    uv_ip4_name(a, ip, sizeof(ip));
-    snprintf(out, cap, "%s:%d", ip, ntohs(a->sin_port));
+    uvh_sb_char(&b, ':');
+    uvh_sb_u64(&b, port);
+    out[b.len] = '\0';
 }
 
 static void on_unborn_closed(uv_handle_t *h)
@@ -1092,7 +1243,13 @@ static int conn_born(struct uvh_conn *c, struct uvh_conn **out)
     c->id = ++c->env->next_id;
     c->link.conn = c;
     llhttp_init(&c->parser, HTTP_REQUEST, &uvh_request_settings);
-    uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s", c->peer);
+    if (uvh_log_enabled(UVH_LOG_INFO)) {
+        char msg[80];
+        struct uvh_strbuf b = uvh_sb(msg, sizeof(msg));
+        uvh_sb_str(&b, "Connection from ");
+        uvh_sb_str(&b, c->peer);
+        uvh_log_write_msg(UVH_LOG_INFO, c->id, msg, b.len);
+    }
     *out = c;
     return 0;
 }

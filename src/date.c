@@ -42,10 +42,31 @@ void uvh_date_format(int64_t t, char out[UVH_DATE_LEN + 1])
 
     civil_from_days(day, &y, &m, &d);
     int wd = (int)(((day % 7) + 7) % 7);
-    char tmp[64];
-    snprintf(tmp, sizeof(tmp), "%s, %02u %s %04lld %02d:%02d:%02d GMT", days[wd], d, months[m - 1],
-             (long long)y, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
-    memcpy(out, tmp, UVH_DATE_LEN);
+    /* "Sun, 06 Nov 1994 08:49:37 GMT": fixed positions, no printf (every response has one). */
+    unsigned yy = y < 0 ? 0 : y > 9999 ? 9999 : (unsigned)y;
+    unsigned hh = (unsigned)(secs / 3600), mm = (unsigned)(secs / 60 % 60),
+             ss = (unsigned)(secs % 60);
+    memcpy(out, days[wd], 3);
+    memcpy(out + 3, ", ", 2);
+    out[5] = (char)('0' + d / 10);
+    out[6] = (char)('0' + d % 10);
+    out[7] = ' ';
+    memcpy(out + 8, months[m - 1], 3);
+    out[11] = ' ';
+    out[12] = (char)('0' + yy / 1000);
+    out[13] = (char)('0' + yy / 100 % 10);
+    out[14] = (char)('0' + yy / 10 % 10);
+    out[15] = (char)('0' + yy % 10);
+    out[16] = ' ';
+    out[17] = (char)('0' + hh / 10);
+    out[18] = (char)('0' + hh % 10);
+    out[19] = ':';
+    out[20] = (char)('0' + mm / 10);
+    out[21] = (char)('0' + mm % 10);
+    out[22] = ':';
+    out[23] = (char)('0' + ss / 10);
+    out[24] = (char)('0' + ss % 10);
+    memcpy(out + 25, " GMT", 4);
     out[UVH_DATE_LEN] = '\0';
 }
 

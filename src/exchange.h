@@ -52,6 +52,10 @@ typedef void (*uvh_exchange_write_cb)(struct uvh_exchange *x, int status);
 /* Sends x->res as prepared (head plus its small body, if any), then finishes the exchange. */
 void uvh_exchange_respond(struct uvh_exchange *x);
 
+/* Sends the head of x->res followed by `body`, which must stay valid until the exchange ends,
+ * then finishes the exchange: a whole response from memory (a cached file). */
+void uvh_exchange_respond_body(struct uvh_exchange *x, const char *body, size_t len);
+
 /* Answers with the error page of st (extra headers already added are kept), then finishes. */
 void uvh_exchange_respond_error(struct uvh_exchange *x, enum uvh_status st);
 

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "strbuf.h"
+
 enum uvh_log_level uvh_log_threshold = UVH_LOG_INFO;
 
 /* Lines wait here until the loop's check phase (or a full buffer) writes them in one call. */
@@ -55,6 +57,34 @@ static const char *timestamp(void)
     return stamp;
 }
 
+/* "[date] [level] [#id] " into line; returns its length. */
+static size_t format_prefix(char *line, size_t cap, enum uvh_log_level level, uint64_t conn_id)
+{
+    struct uvh_strbuf b = uvh_sb(line, cap);
+    uvh_sb_str(&b, timestamp());
+    uvh_sb_str(&b, " [");
+    uvh_sb_str(&b, level_names[level]);
+    uvh_sb_str(&b, "] ");
+    if (conn_id) {
+        uvh_sb_str(&b, "[#");
+        uvh_sb_u64(&b, conn_id);
+        uvh_sb_str(&b, "] ");
+    }
+    return b.len;
+}
+
+/* Appends one finished line (its newline included) to the batch; under log_mutex. */
+static void append_locked(enum uvh_log_level level, const char *line, size_t len)
+{
+    if (log_len + len > sizeof(log_buf))
+        flush_locked();
+    memcpy(log_buf + log_len, line, len);
+    log_len += len;
+    /* Errors are rare and may precede an exit: never leave them in the buffer. */
+    if (level == UVH_LOG_ERROR)
+        flush_locked();
+}
+
 static void write_line(enum uvh_log_level level, uint64_t conn_id, int err, const char *fmt,
                        va_list ap)
 {
@@ -63,12 +93,7 @@ static void write_line(enum uvh_log_level level, uint64_t conn_id, int err, cons
 
     uv_once(&log_once, log_init);
     uv_mutex_lock(&log_mutex);
-    if (conn_id)
-        n = snprintf(line, sizeof(line), "%s [%s] [#%llu] ", timestamp(), level_names[level],
-                     (unsigned long long)conn_id);
-    else
-        n = snprintf(line, sizeof(line), "%s [%s] ", timestamp(), level_names[level]);
-    size_t len = n > 0 ? (size_t)n : 0;
+    size_t len = format_prefix(line, sizeof(line), level, conn_id);
     n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
     len = n < 0 ? len : len + (size_t)n;
     if (len > sizeof(line) - 2)
@@ -81,14 +106,23 @@ static void write_line(enum uvh_log_level level, uint64_t conn_id, int err, cons
             len = sizeof(line) - 2;
     }
     line[len++] = '\n';
+    append_locked(level, line, len);
+    uv_mutex_unlock(&log_mutex);
+}
 
-    if (log_len + len > sizeof(log_buf))
-        flush_locked();
-    memcpy(log_buf + log_len, line, len);
-    log_len += len;
-    /* Errors are rare and may precede an exit: never leave them in the buffer. */
-    if (level == UVH_LOG_ERROR)
-        flush_locked();
+void uvh_log_write_msg(enum uvh_log_level level, uint64_t conn_id, const char *msg, size_t len)
+{
+    char line[LOG_LINE_MAX];
+
+    uv_once(&log_once, log_init);
+    uv_mutex_lock(&log_mutex);
+    size_t n = format_prefix(line, sizeof(line), level, conn_id);
+    if (len > sizeof(line) - 1 - n)
+        len = sizeof(line) - 1 - n;
+    memcpy(line + n, msg, len);
+    n += len;
+    line[n++] = '\n';
+    append_locked(level, line, n);
     uv_mutex_unlock(&log_mutex);
 }
 
@@ -137,6 +171,12 @@ char *uvh_log_escape(char *dst, size_t cap, struct uvh_slice src)
     for (size_t i = 0; i < src.len; i++) {
         unsigned char c = (unsigned char)src.ptr[i];
         total += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? 1 : 4;
+    }
+    if (total == src.len && total < cap) { /* the usual case: nothing to escape, all fits */
+        if (total)
+            memcpy(dst, src.ptr, total);
+        dst[total] = '\0';
+        return dst;
     }
     /* Everything fits: no ellipsis. Otherwise keep room for "..." and the NUL. */
     size_t limit = total < cap ? total : (cap > 4 ? cap - 4 : 0);

@@ -49,6 +49,13 @@ extern enum uvh_log_level uvh_log_threshold;
 void uvh_log_write(enum uvh_log_level level, uint64_t conn_id, const char *fmt, ...)
     UVH_PRINTF(3, 4);
 
+/* Like uvh_log_write, for a message the caller built already (strbuf.h): no printf on the
+ * per-request lines. The caller checks the level (uvh_log_enabled). */
+void uvh_log_write_msg(enum uvh_log_level level, uint64_t conn_id, const char *msg, size_t len);
+
+/* True when lines of this level are written. */
+#define uvh_log_enabled(level) ((level) <= uvh_log_threshold)
+
 /* uvh_log_write plus the libuv error's name and message. */
 void uvh_log_write_uv(enum uvh_log_level level, uint64_t conn_id, int err, const char *fmt, ...)
     UVH_PRINTF(4, 5);

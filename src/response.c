@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "date.h"
+#include "strbuf.h"
 
 static time_t date_sec = (time_t)-1;
 static char date_str[UVH_DATE_LEN + 1];
@@ -76,6 +77,21 @@ int uvh_response_add(struct uvh_response *r, const char *name, const char *fmt, 
     len += (size_t)n;
     memcpy(r->extra + r->extra_len + len, "\r\n", 2);
     r->extra_len += len + 2;
+    return 0;
+}
+
+int uvh_response_add_slice(struct uvh_response *r, const char *name, struct uvh_slice value)
+{
+    if (extra_lost(r))
+        return -1;
+    struct uvh_strbuf b = uvh_sb(r->extra + r->extra_len, sizeof(r->extra) - r->extra_len);
+    uvh_sb_str(&b, name);
+    uvh_sb_str(&b, ": ");
+    uvh_sb_slice(&b, value);
+    uvh_sb_str(&b, "\r\n");
+    if (b.full || b.len == sizeof(r->extra) - r->extra_len) /* as uvh_response_add */
+        return lose(r, name, strlen(name) + 2 + value.len + 2);
+    r->extra_len += b.len;
     return 0;
 }
 
@@ -151,42 +167,40 @@ void uvh_response_set_error(struct uvh_response *r, enum uvh_status st)
 
 int uvh_response_format_head(struct uvh_response *r)
 {
-    char *p = r->head;
-    size_t cap = sizeof(r->head);
-    int n;
+    struct uvh_strbuf b = uvh_sb(r->head, sizeof(r->head));
 
-    n = snprintf(p, cap,
-                 "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: " UVH_SERVER_NAME "\r\n"
-                 "X-Content-Type-Options: nosniff\r\n",
-                 (int)r->status, uvh_status_reason(r->status), uvh_response_date_now());
-    if (n < 0 || (size_t)n >= cap)
+    if (extra_lost(r))
         return -1;
-    size_t len = (size_t)n;
+    uvh_sb_str(&b, "HTTP/1.1 ");
+    uvh_sb_u64(&b, (uint64_t)r->status);
+    uvh_sb_char(&b, ' ');
+    uvh_sb_str(&b, uvh_status_reason(r->status));
+    uvh_sb_str(&b, "\r\nDate: ");
+    uvh_sb_mem(&b, uvh_response_date_now(), UVH_DATE_LEN);
+    uvh_sb_str(&b, "\r\nServer: " UVH_SERVER_NAME "\r\nX-Content-Type-Options: nosniff\r\n");
     if (r->content_type) {
-        n = snprintf(p + len, cap - len, "Content-Type: %s\r\n", r->content_type);
-        if (n < 0 || (size_t)n >= cap - len)
-            return -1;
-        len += (size_t)n;
+        uvh_sb_str(&b, "Content-Type: ");
+        uvh_sb_str(&b, r->content_type);
+        uvh_sb_str(&b, "\r\n");
     }
     if (!uvh_response_bodyless(r->status)) {
-        n = snprintf(p + len, cap - len, "Content-Length: %llu\r\n",
-                     (unsigned long long)r->content_length);
-        if (n < 0 || (size_t)n >= cap - len)
-            return -1;
-        len += (size_t)n;
+        uvh_sb_str(&b, "Content-Length: ");
+        uvh_sb_u64(&b, r->content_length);
+        uvh_sb_str(&b, "\r\n");
     }
-    if (extra_lost(r) || r->extra_len + 2 > cap - len)
+    uvh_sb_mem(&b, r->extra, r->extra_len);
+    if (r->keep_alive) {
+        uvh_sb_str(&b, "Connection: keep-alive\r\nKeep-Alive: timeout=");
+        uvh_sb_u64(&b, r->ka_timeout_s);
+        uvh_sb_str(&b, ", max=");
+        uvh_sb_u64(&b, r->ka_remaining);
+        uvh_sb_str(&b, "\r\n\r\n");
+    } else {
+        uvh_sb_str(&b, "Connection: close\r\n\r\n");
+    }
+    /* A head that fills the buffer exactly is refused too, as snprintf's NUL made it before. */
+    if (b.full || b.len == sizeof(r->head))
         return -1;
-    memcpy(p + len, r->extra, r->extra_len);
-    len += r->extra_len;
-    if (r->keep_alive)
-        n = snprintf(p + len, cap - len,
-                     "Connection: keep-alive\r\nKeep-Alive: timeout=%u, max=%u\r\n\r\n",
-                     r->ka_timeout_s, r->ka_remaining);
-    else
-        n = snprintf(p + len, cap - len, "Connection: close\r\n\r\n");
-    if (n < 0 || (size_t)n >= cap - len)
-        return -1;
-    r->head_len = len + (size_t)n;
+    r->head_len = b.len;
     return 0;
 }

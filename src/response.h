@@ -54,6 +54,9 @@ void uvh_response_reset(struct uvh_response *r);
 int uvh_response_add(struct uvh_response *r, const char *name, const char *fmt, ...)
     UVH_PRINTF(3, 4);
 
+/* The same for a value that needs no formatting (no printf on the hot path). */
+int uvh_response_add_slice(struct uvh_response *r, const char *name, struct uvh_slice value);
+
 /* Makes r an error response: HTML page with code, reason, one sentence and the server name. */
 void uvh_response_set_error(struct uvh_response *r, enum uvh_status st);
 

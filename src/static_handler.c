@@ -396,8 +396,8 @@ static void respond_file(struct uvh_exchange *x, const uv_stat_t *st, struct uvh
     struct uvh_slice etag = {etag_buf, uvh_etag_format(size, mtime, st->st_mtim.tv_nsec, etag_buf)};
 
     uvh_date_format(mtime, lm);
-    uvh_response_add(res, "ETag", "%s", etag_buf);
-    uvh_response_add(res, "Last-Modified", "%s", lm);
+    uvh_response_add_slice(res, "ETag", etag);
+    uvh_response_add_slice(res, "Last-Modified", (struct uvh_slice){lm, UVH_DATE_LEN});
     res->served = name.ptr;
     res->served_size = size;
 
@@ -410,7 +410,7 @@ static void respond_file(struct uvh_exchange *x, const uv_stat_t *st, struct uvh
         return;
     }
 
-    uvh_response_add(res, "Accept-Ranges", "bytes");
+    uvh_response_add_slice(res, "Accept-Ranges", UVH_SLICE_LIT("bytes"));
     if (mime.download)
         uvh_response_add_disposition(res, name);
     res->content_type = mime.type;
@@ -455,7 +455,7 @@ static void respond_file(struct uvh_exchange *x, const uv_stat_t *st, struct uvh
     if (f->preloaded) { /* the whole file is in f->small and its descriptor closed */
         size_t len = (size_t)f->remaining;
         f->remaining = 0;
-        uvh_exchange_write_head(x, f->small + f->offset, len, on_chunk_written);
+        uvh_exchange_respond_body(x, f->small + f->offset, len);
         return;
     }
     if (f->remaining > sizeof(f->small)) {

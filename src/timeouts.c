@@ -7,20 +7,25 @@
 
 static void on_timer(uv_timer_t *t);
 
+/* The timer fires no later than the head's deadline. It is left running when the list empties
+ * or the head moves later (it then fires early, finds nothing due and re-arms): moving a
+ * connection between lists on every request costs no timer-heap operation. */
 static void arm(struct uvh_timeout_list *l)
 {
-    if (!l->head) {
-        uv_timer_stop(&l->timer);
+    if (!l->head || (l->armed && l->armed_ms <= l->head->due_ms))
         return;
-    }
     uint64_t now = uv_now(l->timer.loop);
-    uv_timer_start(&l->timer, on_timer, l->head->due_ms > now ? l->head->due_ms - now : 0, 0);
+    uint64_t due = l->head->due_ms > now ? l->head->due_ms : now;
+    uv_timer_start(&l->timer, on_timer, due - now, 0);
+    l->armed = true;
+    l->armed_ms = due;
 }
 
 static void on_timer(uv_timer_t *t)
 {
     struct uvh_timeout_list *l = container_of(t, struct uvh_timeout_list, timer);
     uint64_t now = uv_now(t->loop);
+    l->armed = false;
     while (l->head && l->head->due_ms <= now) {
         struct uvh_timeout_node *n = l->head;
         uvh_timeout_stop(n);
@@ -35,6 +40,8 @@ int uvh_timeout_list_init(uv_loop_t *loop, struct uvh_timeout_list *l, uint64_t 
     l->head = l->tail = NULL;
     l->ms = ms;
     l->expire = expire;
+    l->armed = false;
+    l->armed_ms = 0;
     int rc = uv_timer_init(loop, &l->timer);
     if (rc == 0) /* what has a deadline keeps the loop alive itself (a connection's stream) */
         uv_unref((uv_handle_t *)&l->timer);
@@ -63,8 +70,6 @@ void uvh_timeout_stop(struct uvh_timeout_node *n)
     n->prev = n->next = NULL;
     n->list = NULL;
     /* The timer may now fire early for the old head: it then finds nothing due and re-arms. */
-    if (!l->head)
-        uv_timer_stop(&l->timer);
 }
 
 void uvh_timeout_start_at(struct uvh_timeout_list *l, struct uvh_timeout_node *n, uint64_t due_ms)

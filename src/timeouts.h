@@ -28,6 +28,8 @@ struct uvh_timeout_list {
     struct uvh_timeout_node *head, *tail; /* earliest deadline first */
     uint64_t ms;                          /* the list's timeout */
     uvh_timeout_fn expire;
+    bool armed;        /* the timer is running ... */
+    uint64_t armed_ms; /* ... and fires at this loop time */
 };
 
 /* Prepares an empty list whose nodes expire ms after they are added. Returns 0 or a libuv
