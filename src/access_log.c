@@ -284,6 +284,8 @@ static void start_write(struct uvh_access_log *l)
 
 static void reopen_finished(struct uvh_access_log *l)
 {
+    if (l->reopen_wanted) /* another SIGHUP came meanwhile: report once that one is done */
+        return;
     uvh_access_log_reopened_cb cb = l->on_reopened;
     l->on_reopened = NULL;
     if (cb)

@@ -25,7 +25,8 @@ from uvh_test import INDEX_HTML, LOG_LINE, Server, check, make_root, run, test  
 
 LONG_OPTIONS = ["--port", "--host", "--threads", "--root", "--keep-alive-timeout",
                 "--max-requests", "--request-timeout", "--log-level", "--mime", "--allow-host", "--help",
-                "--version"]
+                "--version", "--proxy-protocol", "--access-log", "--access-log-format",
+                "--health-path"]
 
 
 # ---- --help, --version, bad arguments ----
