@@ -19,7 +19,7 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-#define FREE_FILES_MAX 64
+#define FREE_FILES_MAX 16
 
 /* File states between requests, per loop thread. */
 static _Thread_local struct uvh_static_file *free_files;
