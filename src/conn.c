@@ -12,6 +12,7 @@
 #include <winsock2.h>
 #else
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #endif
 
 #include <llhttp.h>
@@ -23,15 +24,15 @@
 #include "timeouts.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-#define FREE_EXCHANGES_MAX 64
+#define FREE_EXCHANGES_MAX 16
 
 /* Everything one request needs: the handlers' part first, then the connection's own. Taken
  * from the env's free list when bytes arrive and given back when the connection goes idle with
  * nothing buffered, so an idle connection owns none of it. */
 struct exchange {
-    struct uvh_exchange pub;
     struct exchange *next_free;
     struct uvh_conn *conn;
+    llhttp_t parser;             /* fresh for each exchange; carried over by pipelined requests */
     uv_write_t wreq;             /* the one write in flight */
     uv_write_t wreq_continue;    /* "100 Continue", queued ahead of the response */
     enum uvh_status head_status; /* the head's verdict (Host, version, route): OK or an error */
@@ -43,35 +44,36 @@ struct exchange {
     const char *host_verdict;    /* for the access log: static string */
     size_t in_len;               /* bytes received into in[] */
     size_t in_parsed;            /* bytes of in[] the parser has consumed */
+    /* The small fields first, then the big buffers (the response's, then the input): what a
+     * request touches of them is their first bytes, a few pages in all. */
+    struct uvh_exchange pub;
     char in[UVH_REQUEST_LINE_MAX + UVH_REQUEST_HEADERS_MAX + 1024];
 };
 
 struct uvh_conn {
-    /* The client stream: TCP from the listener, or a pipe (tests and the fuzzer). */
+    /* The client stream: TCP from the listener, or a socketpair end (tests and the fuzzer),
+     * opened as TCP too (uv_tcp_open), so the union holds no bigger uv_pipe_t. */
     union {
         uv_tcp_t tcp;
-        uv_pipe_t pipe;
         uv_stream_t stream;
         uv_handle_t handle;
     } io;
     struct uvh_timeout_node deadline; /* on the env's list for the current state */
-    /* The parser serves until the last response; a lingering close then needs only its
-     * shutdown request, which takes the parser's place. */
-    union {
-        llhttp_t parser;
-        uv_shutdown_t shutdown_req;
-    };
     struct uvh_conn_env *env;
     struct uvh_conn_link link; /* the server's */
-    struct exchange *x;        /* non-NULL while a request is in progress or bytes are buffered */
-    uvh_exchange_write_cb write_cb;
+    struct exchange *x;        /* non-NULL while a request is in progress or bytes are buffered;
+                                  it holds the parser too */
+    union {
+        uvh_exchange_write_cb write_cb; /* WRITE: the handler's callback */
+        uint64_t linger_since_ms;       /* LINGER: loop time the lingering close began */
+    };
     uint64_t id;
-    uint64_t linger_since_ms; /* loop time the lingering close began */
     const char *close_reason; /* static string, logged when the connection ends */
     unsigned requests;        /* requests answered so far */
     unsigned refs;            /* open handles + a running handler; freed at zero */
     enum uvh_conn_state state;
     bool reading;
+    bool pipe;         /* a socketpair end (tests, the fuzzer), not a TCP client */
     bool close_after;  /* close once the current response is written */
     bool linger;       /* input may be left unread: drain it before closing (no RST) */
     bool peer_eof;     /* the client half-closed while a request was answered: finish what is
@@ -191,6 +193,7 @@ static bool take_exchange(struct uvh_conn *c)
     x->pub.id = c->id;
     x->pub.route = NULL;
     x->in_len = x->in_parsed = 0;
+    llhttp_init(&x->parser, HTTP_REQUEST, &uvh_request_settings);
     exchange_reset(x);
     c->x = x;
     return true;
@@ -309,14 +312,15 @@ static bool prepare_head(struct uvh_conn *c)
 
     /* RFC 9112 section 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing:
      * answer it, then close. */
-    bool te_in_1_0 =
-        c->x->pub.req.hdr[UVH_HDR_TRANSFER_ENCODING].ptr && llhttp_get_http_minor(&c->parser) == 0;
+    bool te_in_1_0 = c->x->pub.req.hdr[UVH_HDR_TRANSFER_ENCODING].ptr &&
+                     llhttp_get_http_minor(&c->x->parser) == 0;
     /* A handler that refuses a message read whole, with sound framing, for its content (an
      * upload that is not JSON) leaves the connection usable, like any other 4xx. */
     bool content_error =
         c->x->handled && c->x->pub.req.complete && res->status >= 400 && res->status < 500;
-    if ((status_closes(res->status) && !content_error) || !llhttp_should_keep_alive(&c->parser) ||
-        llhttp_get_upgrade(&c->parser) || c->env->stopping || te_in_1_0)
+    if ((status_closes(res->status) && !content_error) ||
+        !llhttp_should_keep_alive(&c->x->parser) || llhttp_get_upgrade(&c->x->parser) ||
+        c->env->stopping || te_in_1_0)
         c->close_after = true;
     if (served >= cfg->max_requests && !c->close_after) {
         c->close_after = true;
@@ -603,7 +607,7 @@ static enum uvh_status check_host(struct uvh_conn *c)
     if (req->n_host > 1) {
         why = "more than one Host header";
     } else if (!auth.ptr) {
-        if (llhttp_get_http_minor(&c->parser) == 0) {
+        if (llhttp_get_http_minor(&c->x->parser) == 0) {
             x->host_verdict = "absent (HTTP/1.0)";
             return UVH_STATUS_OK;
         }
@@ -612,7 +616,7 @@ static enum uvh_status check_host(struct uvh_conn *c)
         why = "invalid syntax";
     } else if (uvh_host_match(c->env->hosts, name, port)) {
         why = NULL;
-    } else if (c->env->wildcard && port == c->env->port && c->io.handle.type == UV_TCP) {
+    } else if (c->env->wildcard && port == c->env->port && !c->pipe) {
         /* Bound to every address: the address this connection came in on names us too. */
         struct sockaddr_storage ss;
         int len = sizeof(ss);
@@ -682,7 +686,7 @@ static void dispatch(struct uvh_conn *c)
 static bool on_head(struct uvh_conn *c)
 {
     struct exchange *x = c->x;
-    llhttp_t *p = &c->parser;
+    llhttp_t *p = &x->parser;
     bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length);
     enum uvh_status st = check_host(c);
 
@@ -717,11 +721,19 @@ static bool on_head(struct uvh_conn *c)
     return false;
 }
 
-static void on_linger_shutdown(uv_shutdown_t *req, int status)
+/* Sends FIN. Called only with no write in flight (after the last response's write completed,
+ * or a refusal's uv_try_write took it whole), so the socket's own shutdown() needs no
+ * uv_shutdown_t in the connection, which would outweigh everything else an idle one holds. */
+static int shutdown_write(struct uvh_conn *c)
 {
-    struct uvh_conn *c = req->data;
-    if (status < 0 && c->state == UVH_CONN_LINGER)
-        uvh_conn_close(c, c->close_reason);
+    uv_os_fd_t fd;
+    if (uv_fileno(&c->io.handle, &fd) != 0)
+        return -1;
+#ifdef _WIN32
+    return shutdown((SOCKET)fd, SD_SEND) == 0 ? 0 : -1;
+#else
+    return shutdown(fd, SHUT_WR) == 0 ? 0 : -1;
+#endif
 }
 
 /* Closing a socket with unread input makes the kernel send RST, which can destroy responses
@@ -731,10 +743,9 @@ static void on_linger_shutdown(uv_shutdown_t *req, int status)
 static void linger(struct uvh_conn *c)
 {
     release_exchange(c);
-    c->shutdown_req.data = c;
     c->linger_since_ms = uv_now(c->env->env.loop);
     set_state(c, UVH_CONN_LINGER);
-    if (uv_shutdown(&c->shutdown_req, &c->io.stream, on_linger_shutdown) != 0) {
+    if (shutdown_write(c) != 0) {
         uvh_conn_close(c, c->close_reason);
         return;
     }
@@ -752,7 +763,7 @@ static bool input_pending(struct uvh_conn *c)
         return false;
 #ifdef _WIN32
     u_long n = 0;
-    return c->io.handle.type == UV_TCP && ioctlsocket((SOCKET)fd, FIONREAD, &n) == 0 && n > 0;
+    return !c->pipe && ioctlsocket((SOCKET)fd, FIONREAD, &n) == 0 && n > 0;
 #else
     int n = 0;
     return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
@@ -869,11 +880,11 @@ static void parse(struct uvh_conn *c)
 {
     struct exchange *x = c->x;
 
-    c->parser.data = &x->pub.req;
+    x->parser.data = &x->pub.req;
     for (;;) {
         const char *data = x->in + x->in_parsed;
         size_t len = x->in_len - x->in_parsed;
-        llhttp_errno_t err = llhttp_execute(&c->parser, data, len);
+        llhttp_errno_t err = llhttp_execute(&x->parser, data, len);
         if (err == HPE_OK) {
             x->in_parsed = x->in_len;
             if (x->pub.req.headers_done) {
@@ -895,8 +906,8 @@ static void parse(struct uvh_conn *c)
         }
         if (err != HPE_PAUSED)
             break;
-        x->in_parsed = (size_t)(llhttp_get_error_pos(&c->parser) - x->in);
-        llhttp_resume(&c->parser);
+        x->in_parsed = (size_t)(llhttp_get_error_pos(&x->parser) - x->in);
+        llhttp_resume(&x->parser);
         if (x->pub.req.complete) { /* on_message_complete: one whole request */
             dispatch(c);
             return;
@@ -905,11 +916,11 @@ static void parse(struct uvh_conn *c)
             return;
     }
     uvh_clog(UVH_LOG_DEBUG, c->id, "parse error %s: %s",
-             llhttp_errno_name(llhttp_get_errno(&c->parser)), llhttp_get_error_reason(&c->parser));
+             llhttp_errno_name(llhttp_get_errno(&x->parser)), llhttp_get_error_reason(&x->parser));
     /* Messages always start at the front of the buffer (pipelined leftovers are moved there). */
     /* A limit a callback enforced names itself; anything else is a framing or syntax error. */
-    fail_request(c, uvh_request_error_status(&c->parser, &x->pub.req, x->in, x->in_len),
-                 x->pub.req.error ? llhttp_get_error_reason(&c->parser) : "malformed request");
+    fail_request(c, uvh_request_error_status(&x->parser, &x->pub.req, x->in, x->in_len),
+                 x->pub.req.error ? llhttp_get_error_reason(&x->parser) : "malformed request");
 }
 
 /* parse(), noting (in done_pending) a response that completed while it ran. */
@@ -1242,7 +1253,6 @@ static int conn_born(struct uvh_conn *c, struct uvh_conn **out)
     c->refs = 1; /* the stream */
     c->id = ++c->env->next_id;
     c->link.conn = c;
-    llhttp_init(&c->parser, HTTP_REQUEST, &uvh_request_settings);
     if (uvh_log_enabled(UVH_LOG_INFO)) {
         char msg[80];
         struct uvh_strbuf b = uvh_sb(msg, sizeof(msg));
@@ -1294,13 +1304,16 @@ int uvh_conn_open_pipe(struct uvh_conn_env *e, uv_file fd, struct uvh_conn **out
     if (!c)
         return UV_ENOMEM;
     c->env = e;
-    int rc = uv_pipe_init(e->env.loop, &c->io.pipe, 0);
+    c->pipe = true;
+    int rc = uv_tcp_init(e->env.loop, &c->io.tcp);
     if (rc < 0) {
         free(c);
         return rc;
     }
     c->io.handle.data = c;
-    rc = uv_pipe_open(&c->io.pipe, fd);
+    /* A connected socketpair end (uv_socketpair): libuv's TCP stream reads and writes it as it
+     * would a TCP socket. */
+    rc = uv_tcp_open(&c->io.tcp, (uv_os_sock_t)fd);
     if (rc < 0) {
         uv_close(&c->io.handle, on_unborn_closed);
         return rc;
@@ -1340,6 +1353,16 @@ void uvh_conn_stop(struct uvh_conn *c)
     if (c->state == UVH_CONN_IDLE || c->state == UVH_CONN_READ_HEAD ||
         c->state == UVH_CONN_READ_PROXY)
         uvh_conn_close(c, "server shutting down");
+}
+
+size_t uvh_conn_idle_bytes(void)
+{
+    return sizeof(struct uvh_conn);
+}
+
+size_t uvh_conn_request_bytes(void)
+{
+    return sizeof(struct exchange);
 }
 
 int uvh_conn_env_start(struct uvh_conn_env *e)

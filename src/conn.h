@@ -66,7 +66,8 @@ struct uvh_conn_env {
  * negative libuv error (logged). */
 int uvh_conn_accept(struct uvh_conn_env *e, uv_stream_t *listener, struct uvh_conn **out);
 
-/* Adopts an already connected pipe or socketpair end (tests and the fuzzer); as accept. */
+/* Adopts an already connected socketpair end (uv_socketpair: tests and the fuzzer); as
+ * accept. */
 int uvh_conn_open_pipe(struct uvh_conn_env *e, uv_file fd, struct uvh_conn **out);
 
 /* The server's link of a connection. */
@@ -98,6 +99,11 @@ void uvh_conn_close(struct uvh_conn *c, const char *reason);
 /* At a graceful stop: closes the connection now when no request is being answered on it;
  * a busy one closes after its response (the env says stopping). */
 void uvh_conn_stop(struct uvh_conn *c);
+
+/* What one connection costs while idle (its struct, which holds libuv's stream and nothing
+ * else), and what a request in progress adds (the exchange: input buffer, parser, response). */
+size_t uvh_conn_idle_bytes(void);
+size_t uvh_conn_request_bytes(void);
 
 /* Sets up the deadlines' timers on env.loop from env.cfg, before the first connection.
  * Returns 0 or a libuv error. */

@@ -34,8 +34,7 @@ struct uvh_upload;
 /* One request and its response. The connection owns it from the request's first byte until the
  * handler calls uvh_exchange_finish; then it is reset for the next request. */
 struct uvh_exchange {
-    struct uvh_request req;  /* slices into the connection's input buffer: valid until reset */
-    struct uvh_response res; /* buffers live until the write that carries them completes */
+    struct uvh_request req; /* slices into the connection's input buffer: valid until reset */
     const struct uvh_env *env;
     const char *peer;              /* "IP:PORT" of the client: lives as long as the connection */
     uint64_t id;                   /* the connection's number, for log lines */
@@ -44,6 +43,8 @@ struct uvh_exchange {
         struct uvh_static_file *file;
         struct uvh_upload *upload;
     } h;
+    struct uvh_response res; /* buffers live until the write that carries them completes; last,
+                                as its buffers end with the big ones */
 };
 
 /* A handler's write completed: status is 0 or a negative libuv error. */

@@ -147,6 +147,12 @@ int uvh_fc_store(struct uvh_fc *c, const char *key, size_t key_len, const struct
     e->size = f->size;
     e->mtime_s = f->mtime_s;
     e->mtime_ns = f->mtime_ns;
+    e->etag_len = 0;
+    e->last_modified[0] = '\0';
+    if (f->result == 0 && !f->escaped) {
+        e->etag_len = (uint8_t)uvh_etag_format(f->size, f->mtime_s, f->mtime_ns, e->etag);
+        uvh_date_format(f->mtime_s, e->last_modified);
+    }
     e->bytes = bytes;
     e->key_len = key_len;
     memcpy(e->key, key, key_len);

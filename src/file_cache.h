@@ -1,13 +1,17 @@
 /* file_cache.h - what the file system last said about a path under the root: the open job's
  * verdict, the file's metadata and, for a small regular file, its bytes. Bounded by a byte
  * budget with least-recently-used eviction, and trusted only for a validity window, like
- * lighttpd's stat cache and nginx's open_file_cache_valid. Pure data: no I/O, no clock. */
+ * lighttpd's stat cache and nginx's open_file_cache_valid. Pure data: no I/O, no clock. A
+ * regular file's entry also holds its ETag and Last-Modified, formatted once. */
 #ifndef UVH_FILE_CACHE_H
 #define UVH_FILE_CACHE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "conditional.h"
+#include "date.h"
 
 /* One path's facts. The strings live in the same allocation as the entry. */
 struct uvh_fc_entry {
@@ -21,6 +25,10 @@ struct uvh_fc_entry {
     uint64_t size;   /* st_size */
     int64_t mtime_s; /* st_mtim */
     int64_t mtime_ns;
+    /* The head's per-file parts, formatted once at store (regular files): the validators. */
+    uint8_t etag_len;
+    char etag[UVH_ETAG_MAX];
+    char last_modified[UVH_DATE_LEN + 1];
     size_t bytes; /* what the entry costs against the budget */
     size_t key_len;
     size_t data_len;  /* bytes of the file in data (a regular file), else 0 */

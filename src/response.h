@@ -29,19 +29,21 @@ struct uvh_response {
     uint64_t content_length;  /* bytes of body the full (GET) response carries */
     bool head_only;           /* HEAD: the same headers, no body */
     bool keep_alive;          /* decided by the connection just before the head is formatted */
+    bool quiet;               /* a health check: access line at debug only, not in the access log */
     unsigned ka_timeout_s;
     unsigned ka_remaining; /* requests this connection will still accept */
     size_t extra_len;      /* handler-specific header lines, each ending in CRLF; or
                               UVH_RESPONSE_EXTRA_LOST */
-    char extra[UVH_RESPONSE_EXTRA_MAX];
     size_t head_len;
-    char head[UVH_RESPONSE_HEAD_MAX];
-    size_t body_len; /* a small generated body (error page), sent with the head */
-    char body[UVH_RESPONSE_BODY_MAX];
+    size_t body_len;    /* a small generated body (error page), sent with the head */
     const char *served; /* for the access log: file name or handler, NULL if none */
     uint64_t served_size;
     uint64_t bytes_sent; /* head and body bytes written so far */
-    bool quiet;          /* a health check: access line at debug only, not in the access log */
+    /* The buffers last, head first: a usual response touches the page of the fields above and
+     * the head's first few hundred bytes, not one page per buffer. */
+    char head[UVH_RESPONSE_HEAD_MAX];
+    char extra[UVH_RESPONSE_EXTRA_MAX];
+    char body[UVH_RESPONSE_BODY_MAX];
 };
 
 /* Clears the response for a new request. */

@@ -532,6 +532,11 @@ static int server_create(const struct uvh_config *cfg, struct uvh_server **out, 
             (unsigned long long)s->max_active,
             s->max_active < cfg->max_connections ? " (capped by the descriptor limit)" : "",
             cfg->queue_size, cfg->max_body);
+    uvh_log(UVH_LOG_DEBUG,
+            "Memory: %llu bytes per idle connection (its struct, libuv's stream included), "
+            "%llu more per request in progress",
+            (unsigned long long)uvh_conn_idle_bytes(),
+            (unsigned long long)uvh_conn_request_bytes());
     for (size_t i = 0; i < s->hosts.n; i++)
         uvh_log(UVH_LOG_DEBUG, "Accepting Host %s:%u%s", s->hosts.rules[i].name,
                 s->hosts.rules[i].port, s->hosts.rules[i].bare_ok ? " (and without a port)" : "");

@@ -19,7 +19,7 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-#define FREE_FILES_MAX 64
+#define FREE_FILES_MAX 16
 
 /* File states between requests, per loop thread. */
 static _Thread_local struct uvh_static_file *free_files;
@@ -51,6 +51,8 @@ static struct uvh_static_file *file_new(struct uvh_exchange *x)
     f->index_tried = 0;
     f->escaped = false;
     f->preloaded = false;
+    f->cached_etag = f->cached_lm = NULL;
+    f->cached_etag_len = 0;
     f->result = 0;
     f->path_len = 0;
     f->after_close = UVH_STATUS_NONE;
@@ -392,12 +394,19 @@ static void respond_file(struct uvh_exchange *x, const uv_stat_t *st, struct uvh
     struct uvh_slice name = basename_of(f);
     uint64_t size = st->st_size;
     int64_t mtime = st->st_mtim.tv_sec;
-    char etag_buf[UVH_ETAG_MAX], lm[UVH_DATE_LEN + 1];
-    struct uvh_slice etag = {etag_buf, uvh_etag_format(size, mtime, st->st_mtim.tv_nsec, etag_buf)};
+    char etag_buf[UVH_ETAG_MAX], lm_buf[UVH_DATE_LEN + 1];
+    struct uvh_slice etag, lm = {f->cached_lm, UVH_DATE_LEN};
 
-    uvh_date_format(mtime, lm);
+    if (f->cached_etag) { /* formatted when the cache entry was stored */
+        etag = (struct uvh_slice){f->cached_etag, f->cached_etag_len};
+    } else {
+        etag = (struct uvh_slice){etag_buf,
+                                  uvh_etag_format(size, mtime, st->st_mtim.tv_nsec, etag_buf)};
+        uvh_date_format(mtime, lm_buf);
+        lm.ptr = lm_buf;
+    }
     uvh_response_add_slice(res, "ETag", etag);
-    uvh_response_add_slice(res, "Last-Modified", (struct uvh_slice){lm, UVH_DATE_LEN});
+    uvh_response_add_slice(res, "Last-Modified", lm);
     res->served = name.ptr;
     res->served_size = size;
 
@@ -655,6 +664,11 @@ static void from_cache(struct uvh_static_file *f, const struct uvh_fc_entry *e)
     f->st.st_mtim.tv_sec = e->mtime_s;
     f->st.st_mtim.tv_nsec = e->mtime_ns;
     f->fd = -1;
+    if (e->etag_len) { /* valid until the next store: this request's head is built first */
+        f->cached_etag = e->etag;
+        f->cached_etag_len = e->etag_len;
+        f->cached_lm = e->last_modified;
+    }
     if (e->data) {
         memcpy(f->small, e->data, e->data_len);
         f->preloaded = true;

@@ -26,8 +26,12 @@ struct uvh_static_file {
     const struct uvh_env *env; /* read-only from the threadpool: root, root_len */
     int result;                /* the last job's outcome: 0, bytes read, or a libuv error */
     bool escaped;              /* the real path left the root or names a hidden file */
-    bool preloaded;     /* a small file: read whole into `small` by the job, descriptor closed */
-    uv_stat_t st;       /* fstat of the opened file */
+    bool preloaded; /* a small file: read whole into `small` by the job, descriptor closed */
+    uv_stat_t st;   /* fstat of the opened file */
+    /* From a cache entry, for this request's head only: its ETag and Last-Modified, formatted
+     * when it was stored (NULL: format them from st). */
+    const char *cached_etag, *cached_lm;
+    size_t cached_etag_len;
     uv_file fd;         /* -1 when closed */
     uint64_t offset;    /* next byte to read */
     uint64_t remaining; /* body bytes still to read */

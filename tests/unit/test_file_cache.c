@@ -171,3 +171,29 @@ Test(file_cache, forget, .fini = fini)
     cr_expect_null(get("/r/x", 1));
     cr_expect_eq(c.used, 0);
 }
+
+/* The validators of a file's head are formatted once, when its entry is stored, exactly as the
+ * static handler formats them from a fresh stat; failed and escaped paths carry none. */
+Test(file_cache, validators_formatted_at_store, .fini = fini)
+{
+    cr_assert_eq(uvh_fc_init(&c, 1 << 20, 16384, 1000), 0);
+    struct uvh_fc_facts f = file_facts("0123456789");
+    f.mtime_ns = 123456789;
+    cr_assert_eq(put("/r/v.txt", &f, 0), 0);
+    const struct uvh_fc_entry *e = get("/r/v.txt", 1);
+    cr_assert_not_null(e);
+    char etag[UVH_ETAG_MAX], lm[UVH_DATE_LEN + 1];
+    size_t n = uvh_etag_format(10, 1700000000, 123456789, etag);
+    uvh_date_format(1700000000, lm);
+    cr_expect_eq(e->etag_len, n);
+    cr_expect_eq(memcmp(e->etag, etag, n), 0, "%.*s vs %s", (int)e->etag_len, e->etag, etag);
+    cr_expect_str_eq(e->last_modified, lm);
+    cr_expect_str_eq(lm, "Tue, 14 Nov 2023 22:13:20 GMT");
+
+    struct uvh_fc_facts none = {.result = -2};
+    struct uvh_fc_facts out = {.result = 0, .escaped = true, .size = 5};
+    cr_assert_eq(put("/r/missing", &none, 0), 0);
+    cr_assert_eq(put("/r/out", &out, 0), 0);
+    cr_expect_eq(get("/r/missing", 1)->etag_len, 0);
+    cr_expect_eq(get("/r/out", 1)->etag_len, 0);
+}
