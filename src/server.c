@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "listen.h"
 #include "log.h"
 #include "router.h"
 
@@ -342,10 +343,8 @@ static int bind_listener(struct uvh_server *s, const struct uvh_config *cfg)
                 cfg->host);
         return rc;
     }
-    uv_tcp_init(&s->loop, &s->listener);
-    rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
+    rc =
+        uvh_listen_open(&s->loop, &s->listener, (const struct sockaddr *)&addr, 511, on_connection);
     if (rc != 0) {
         uvh_log_uv(UVH_LOG_ERROR, rc, "Cannot listen on %s:%u", cfg->host, cfg->port);
         return rc;
