@@ -11,6 +11,7 @@
 #include <winsock2.h>
 #else
 #include <sys/ioctl.h>
+#include <unistd.h>
 #endif
 
 #include <llhttp.h>
@@ -984,7 +985,8 @@ static void on_unborn_closed(uv_handle_t *h)
 static int conn_born(struct uvh_conn *c, struct uvh_conn **out)
 {
     c->refs = 1; /* the stream */
-    c->id = ++c->env->next_id;
+    c->id = c->env->next_id + 1;
+    c->env->next_id += c->env->id_step;
     c->link.conn = c;
     llhttp_init(&c->parser, HTTP_REQUEST, &uvh_request_settings);
     uvh_clog(UVH_LOG_INFO, c->id, "Connection from %s", c->peer);
@@ -992,10 +994,31 @@ static int conn_born(struct uvh_conn *c, struct uvh_conn **out)
     return 0;
 }
 
-int uvh_conn_accept(struct uvh_conn_env *e, uv_stream_t *listener, struct uvh_conn **out)
+/* A TCP client: no Nagle delay (each response is one write), and the peer's address. */
+static int tcp_born(struct uvh_conn *c, struct uvh_conn **out)
 {
     struct sockaddr_storage ss;
     int len = sizeof(ss);
+
+    uv_tcp_nodelay(&c->io.tcp, 1);
+    if (uv_tcp_getpeername(&c->io.tcp, (struct sockaddr *)&ss, &len) == 0)
+        format_peer(&ss, c->peer, sizeof(c->peer));
+    else
+        strcpy(c->peer, "unknown");
+    return conn_born(c, out);
+}
+
+static void close_socket(uv_os_sock_t sock)
+{
+#ifdef _WIN32
+    closesocket(sock);
+#else
+    close(sock);
+#endif
+}
+
+int uvh_conn_accept(struct uvh_conn_env *e, uv_stream_t *listener, struct uvh_conn **out)
+{
     struct uvh_conn *c = calloc(1, sizeof(*c));
 
     if (!c) {
@@ -1016,12 +1039,30 @@ int uvh_conn_accept(struct uvh_conn_env *e, uv_stream_t *listener, struct uvh_co
         uv_close(&c->io.handle, on_unborn_closed);
         return rc;
     }
-    uv_tcp_nodelay(&c->io.tcp, 1);
-    if (uv_tcp_getpeername(&c->io.tcp, (struct sockaddr *)&ss, &len) == 0)
-        format_peer(&ss, c->peer, sizeof(c->peer));
-    else
-        strcpy(c->peer, "unknown");
-    return conn_born(c, out);
+    return tcp_born(c, out);
+}
+
+int uvh_conn_open_socket(struct uvh_conn_env *e, uv_os_sock_t sock, struct uvh_conn **out)
+{
+    struct uvh_conn *c = calloc(1, sizeof(*c));
+    int rc = c ? uv_tcp_init(e->env.loop, &c->io.tcp) : UV_ENOMEM;
+
+    if (rc < 0) {
+        uvh_log_uv(UVH_LOG_ERROR, rc, "cannot take over a connection");
+        free(c);
+        close_socket(sock);
+        return rc;
+    }
+    c->env = e;
+    c->io.handle.data = c;
+    rc = uv_tcp_open(&c->io.tcp, sock);
+    if (rc < 0) {
+        uvh_log_uv(UVH_LOG_ERROR, rc, "cannot take over a connection");
+        close_socket(sock);
+        uv_close(&c->io.handle, on_unborn_closed);
+        return rc;
+    }
+    return tcp_born(c, out);
 }
 
 int uvh_conn_open_pipe(struct uvh_conn_env *e, uv_file fd, struct uvh_conn **out)

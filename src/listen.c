@@ -7,8 +7,11 @@
 #include "listen.h"
 
 #include <string.h>
-#ifdef __linux__
+#ifdef _WIN32
+#include <winsock2.h>
+#else
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -69,4 +72,29 @@ int uvh_listen_open(uv_loop_t *loop, uv_tcp_t *tcp, const struct sockaddr *addr,
         return rc;
 #endif
     return uv_listen((uv_stream_t *)tcp, backlog, cb);
+}
+
+int uvh_listen_detach(uv_tcp_t *client, uv_os_sock_t *out)
+{
+    uv_os_fd_t fd;
+    int rc = uv_fileno((const uv_handle_t *)client, &fd);
+    if (rc != 0)
+        return rc;
+#ifdef _WIN32
+    /* libuv's own hand-off over an IPC pipe does the same (uv__tcp_xfer_export/import). */
+    WSAPROTOCOL_INFOW info;
+    if (WSADuplicateSocketW((SOCKET)fd, GetCurrentProcessId(), &info) != 0)
+        return uv_translate_sys_error(WSAGetLastError());
+    SOCKET s = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0,
+                          WSA_FLAG_OVERLAPPED);
+    if (s == INVALID_SOCKET)
+        return uv_translate_sys_error(WSAGetLastError());
+    *out = s;
+#else
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0)
+        return -errno;
+    *out = dup_fd;
+#endif
+    return 0;
 }

@@ -18,4 +18,10 @@ bool uvh_listen_balances(void);
 int uvh_listen_open(uv_loop_t *loop, uv_tcp_t *tcp, const struct sockaddr *addr, int backlog,
                     uv_connection_cb cb);
 
+/* Takes the socket of a client accepted on one loop so that another loop can adopt it with
+ * uv_tcp_open (a uv_tcp_t cannot move between loops): a duplicate descriptor (dup on Unix,
+ * WSADuplicateSocketW on Windows) in *out, the caller then closes the handle. Returns 0 or a
+ * negative libuv error. */
+int uvh_listen_detach(uv_tcp_t *client, uv_os_sock_t *out);
+
 #endif

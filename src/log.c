@@ -10,32 +10,51 @@
 
 enum uvh_log_level uvh_log_threshold = UVH_LOG_INFO;
 
-/* Lines wait here until the loop's check phase (or a full buffer) writes them in one call. */
+/* Lines wait here until a loop's prepare phase (or a full buffer) writes them in one call.
+ * Every thread formats its line on its own stack, then copies it whole into the batch under
+ * log_mutex: lines from several loops never mix. Two batches: a flush swaps them under
+ * log_mutex and writes the full one under write_mutex only, so loops go on logging into the
+ * other while stderr is being written; write_mutex keeps the batches in order. */
 #define LOG_BATCH 16384
 #define LOG_LINE_MAX 2048
 
 static uv_once_t log_once = UV_ONCE_INIT;
-static uv_mutex_t log_mutex;
-static char log_buf[LOG_BATCH];
+static uv_mutex_t log_mutex;   /* the batch being filled: log_buf[log_cur], log_len */
+static uv_mutex_t write_mutex; /* one flush at a time */
+static char log_buf[2][LOG_BATCH];
+static unsigned log_cur;
 static size_t log_len;
-static time_t stamp_sec = (time_t)-1;
-static char stamp[32];
+static _Thread_local time_t stamp_sec = (time_t)-1;
+static _Thread_local char stamp[32];
+static _Thread_local unsigned log_worker; /* this thread's worker number, 0: none shown */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 static void log_init(void)
 {
-    if (uv_mutex_init(&log_mutex) != 0)
+    if (uv_mutex_init(&log_mutex) != 0 || uv_mutex_init(&write_mutex) != 0)
         abort();
 }
 
-static void flush_locked(void)
+void uvh_log_set_worker(unsigned worker)
 {
-    if (log_len) {
-        fwrite(log_buf, 1, log_len, stderr);
+    log_worker = worker;
+}
+
+static void flush(void)
+{
+    uv_mutex_lock(&write_mutex);
+    uv_mutex_lock(&log_mutex);
+    const char *full = log_buf[log_cur];
+    size_t n = log_len;
+    log_cur ^= 1;
+    log_len = 0;
+    uv_mutex_unlock(&log_mutex);
+    if (n) {
+        fwrite(full, 1, n, stderr);
         fflush(stderr);
-        log_len = 0;
     }
+    uv_mutex_unlock(&write_mutex);
 }
 
 /* Local time, re-formatted only when the second changes. */
@@ -62,10 +81,15 @@ static void write_line(enum uvh_log_level level, uint64_t conn_id, int err, cons
     int n;
 
     uv_once(&log_once, log_init);
-    uv_mutex_lock(&log_mutex);
-    if (conn_id)
+    if (conn_id && log_worker)
+        n = snprintf(line, sizeof(line), "%s [%s] [w%u#%llu] ", timestamp(), level_names[level],
+                     log_worker, (unsigned long long)conn_id);
+    else if (conn_id)
         n = snprintf(line, sizeof(line), "%s [%s] [#%llu] ", timestamp(), level_names[level],
                      (unsigned long long)conn_id);
+    else if (log_worker)
+        n = snprintf(line, sizeof(line), "%s [%s] [w%u] ", timestamp(), level_names[level],
+                     log_worker);
     else
         n = snprintf(line, sizeof(line), "%s [%s] ", timestamp(), level_names[level]);
     size_t len = n > 0 ? (size_t)n : 0;
@@ -82,14 +106,18 @@ static void write_line(enum uvh_log_level level, uint64_t conn_id, int err, cons
     }
     line[len++] = '\n';
 
-    if (log_len + len > sizeof(log_buf))
-        flush_locked();
-    memcpy(log_buf + log_len, line, len);
+    uv_mutex_lock(&log_mutex);
+    while (log_len + len > LOG_BATCH) { /* another thread may fill the fresh batch first */
+        uv_mutex_unlock(&log_mutex);
+        flush();
+        uv_mutex_lock(&log_mutex);
+    }
+    memcpy(log_buf[log_cur] + log_len, line, len);
     log_len += len;
+    uv_mutex_unlock(&log_mutex);
     /* Errors are rare and may precede an exit: never leave them in the buffer. */
     if (level == UVH_LOG_ERROR)
-        flush_locked();
-    uv_mutex_unlock(&log_mutex);
+        flush();
 }
 
 void uvh_log_write(enum uvh_log_level level, uint64_t conn_id, const char *fmt, ...)
@@ -111,9 +139,7 @@ void uvh_log_write_uv(enum uvh_log_level level, uint64_t conn_id, int err, const
 void uvh_log_flush(void)
 {
     uv_once(&log_once, log_init);
-    uv_mutex_lock(&log_mutex);
-    flush_locked();
-    uv_mutex_unlock(&log_mutex);
+    flush();
 }
 
 int uvh_log_parse_level(const char *s, enum uvh_log_level *out)
