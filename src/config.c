@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "host.h"
+#include "listen.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ enum opt_kind {
     OPT_MIME,
     OPT_HOST,
     OPT_WORKERS,
+    OPT_ACCEPT,
     OPT_HELP,
     OPT_VERSION
 };
@@ -82,6 +84,9 @@ static const struct option_row options[] = {
      "how long a cached file or lookup is served before the disk is asked again (1)"},
     {"workers", 0, OPT_WORKERS, F(workers), 1, UVH_WORKERS_MAX, "N|auto",
      "event loops, one thread each; auto = one per CPU (1)"},
+    {"accept", 0, OPT_ACCEPT, 0, 0, 0, "reuseport|handoff",
+     "with several workers: a listener per loop (Linux, the default there) or one loop accepting "
+     "for all (elsewhere)"},
     {"log-level", 'l', OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "error, warn, info or debug (info)"},
     {"mime", 'm', OPT_MIME, 0, 0, 0, ".EXT=TYPE",
      "add or override a MIME type (repeatable); application/octet-stream means a download"},
@@ -186,6 +191,16 @@ static int apply(struct uvh_config *cfg, const struct option_row *o, const char 
         }
         cfg->workers_auto = false;
         return 0;
+    case OPT_ACCEPT:
+        if (strcmp(value, "handoff") == 0 ||
+            (strcmp(value, "reuseport") == 0 && uvh_listen_balances())) {
+            cfg->handoff = strcmp(value, "handoff") == 0;
+            return 0;
+        }
+        snprintf(err, errlen, "invalid accept '%s': expected %s", value,
+                 uvh_listen_balances() ? "reuseport or handoff"
+                                       : "handoff (reuseport balances on Linux only)");
+        return -1;
     case OPT_LEVEL:
         if (uvh_log_parse_level(value, (enum uvh_log_level *)(base + o->offset)) != 0) {
             snprintf(err, errlen, "invalid log-level '%s': expected error, warn, info or debug",

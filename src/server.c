@@ -544,7 +544,9 @@ static void on_signal(uv_signal_t *sig, int signum)
     if (s->w[0].cenv.stopping) {
         uvh_log(UVH_LOG_WARN, "Second signal %d: exiting at once", signum);
         uvh_log_flush();
-        exit(1);
+        /* Not exit(): the other loops' threads are still running, and exit's handlers and
+         * stdio teardown would run under their feet. */
+        _Exit(1);
     }
     uvh_log(UVH_LOG_INFO, "Signal %d received", signum);
     uvh_server_stop(s);

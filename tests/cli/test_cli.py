@@ -24,6 +24,7 @@ import uvh_test as uvh  # noqa: E402
 from uvh_test import INDEX_HTML, LOG_LINE, Server, check, make_root, run, test  # noqa: E402
 
 LONG_OPTIONS = ["--port", "--host", "--threads", "--root", "--keep-alive-timeout", "--workers",
+                "--accept",
                 "--max-requests", "--request-timeout", "--log-level", "--mime", "--allow-host", "--help",
                 "--version"]
 
@@ -89,6 +90,7 @@ BAD_ARGS = [
     (["--workers", "lots"], "invalid workers 'lots'"),
     (["--workers=257"], "invalid workers '257'"),
     (["--workers"], "option '--workers' needs a value (N|auto)"),
+    (["--accept", "kernel"], "invalid accept 'kernel': expected reuseport or handoff"),
     (["--mime", ".css="], "invalid mime '.css='"),
     (["--mime", ".c/s=text/css"], "invalid mime '.c/s=text/css'"),
     (["--mime", ".css=textcss"], "invalid mime '.css=textcss'"),
@@ -831,6 +833,27 @@ def workers_startup_lines_tags_and_sigterm():
             check(re.search(r"\[info\] \[w1\] Signal %d received$" % signal.SIGTERM, log, re.M),
                   "signal line")
             srv.check_log_format()
+
+
+@test
+def workers_handoff_startup_line_and_spread():
+    with tempfile.TemporaryDirectory() as tmp:
+        args = ["0", "--root", make_root(tmp), "--workers", "3", "--accept", "handoff"]
+        with Server(args) as srv:
+            srv.wait_for(r"\[info\] Workers: 3 event loops, worker 1 accepts and hands each "
+                         r"connection to the least-loaded loop$")
+            socks = [srv.connect() for _ in range(9)]
+            for s in socks:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % srv.port)
+            for s in socks:
+                check(s.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n"), "no 200")
+            for s in socks:
+                s.close()
+            srv.stop()
+            tags = re.findall(r"\] \[w(\d)#\d+\] Connection from 127\.0\.0\.1:\d+$", srv.text(),
+                              re.M)
+            check(sorted(tags) == ["1"] * 3 + ["2"] * 3 + ["3"] * 3,
+                  "9 open connections over 3 loops, least-loaded first: %s" % sorted(tags))
 
 
 @test

@@ -414,6 +414,8 @@ Test(config, rejected)
         {"--workers", "2x", NULL},
         {"--workers", "257", NULL},
         {"--workers=", NULL},
+        {"--accept", "kernel", NULL},
+        {"--accept", "", NULL},
         {"--log-level", "verbose", NULL},
         {"--log-level", "INFO", NULL},
         {"--log-level=", NULL},
@@ -512,4 +514,17 @@ Test(config, workers)
                  UVH_CONFIG_RUN);
     cr_expect_eq(cfg.workers, 2);
     cr_expect_not(cfg.workers_auto, "a later number replaces auto");
+    cr_expect_not(cfg.handoff, "a listener per loop by default");
+    cr_assert_eq(parse(&a, (const char *const[]){"--accept", "handoff", NULL}, &cfg, stdout, err,
+                       sizeof(err)),
+                 UVH_CONFIG_RUN);
+    cr_expect(cfg.handoff);
+    enum uvh_config_result r = parse(&a, (const char *const[]){"--accept", "reuseport", NULL}, &cfg,
+                                     stdout, err, sizeof(err));
+#ifdef __linux__
+    cr_expect_eq(r, UVH_CONFIG_RUN, "%s", err);
+#else
+    cr_expect_eq(r, UVH_CONFIG_BAD, "reuseport balances on Linux only");
+#endif
+    cr_expect_not(cfg.handoff);
 }
