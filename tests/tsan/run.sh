@@ -6,7 +6,9 @@
 #   1. the integration suite (LINUX_BUILD/tests/test_integration with UVHTTPD_TEST_URL) against
 #      the TSan uvhttpd with --workers 4, once with a listener per loop and once with
 #      --accept handoff, then SIGTERM (exit 0, "Server stopped", no report);
-#   2. the CLI tests of several loops (tests/cli/test_cli.py, CLI_TESTS=workers_*) with the TSan
+#   2. 60 clients at once against 4 slots over 4 loops (the queue and its hand-over of slots
+#      between loops), in both modes;
+#   3. the CLI tests of several loops (tests/cli/test_cli.py, CLI_TESTS=workers_*) with the TSan
 #      binary: start-up, spreading, tags, SIGTERM and a second signal.
 # Fails on any "WARNING: ThreadSanitizer" (the CLI tests and tests/lib/server.sh check for it).
 set -euo pipefail
@@ -39,6 +41,40 @@ for mode in reuseport handoff; do
   set -e
   echo "tsan, --workers 4 --accept $mode: $(grep -a 'Synthesis' "$T/tsan-$mode-suite.log")"
   ((rc == 0)) || { echo "  the integration suite failed (see $T/tsan-$mode-suite.log)"; status=1; }
+  uvh_server_stop TERM 20 || { echo "  stop: $UVH_ERROR"; status=1; }
+  if grep -q 'WARNING: ThreadSanitizer' "$log"; then
+    echo "  ThreadSanitizer reports in $log:"
+    grep -A12 'WARNING: ThreadSanitizer' "$log" | head -60
+    status=1
+  fi
+done
+# The shared admission under load: 4 slots, 60 clients at once (most of them queued, on every
+# loop), each closing after its answer, so queued connections get the slots other loops free.
+for mode in reuseport handoff; do
+  log=$T/tsan-queue-$mode.log
+  uvh_server_start "$log" "$T/src/uvhttpd" 0 127.0.0.1 4 --root "$DOCROOT" --workers 4 \
+    --accept "$mode" --max-connections 4 --queue-size 100 --log-level warn
+  uvh_server_wait_ready 20 || { cat "$log"; echo "tsan: $UVH_ERROR"; exit 1; }
+  python3 - "$UVH_PORT" <<'PY' || status=1
+import socket, sys, threading
+port = int(sys.argv[1])
+ok = []
+def client():
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"GET /sample.txt HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n"
+                  % port)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        ok.append(data.startswith(b"HTTP/1.1 200 OK\r\n"))
+threads = [threading.Thread(target=client) for _ in range(60)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(f"tsan, 4 slots over 4 loops: {sum(ok)} of 60 queued and served")
+sys.exit(0 if sum(ok) == 60 else 1)
+PY
   uvh_server_stop TERM 20 || { echo "  stop: $UVH_ERROR"; status=1; }
   if grep -q 'WARNING: ThreadSanitizer' "$log"; then
     echo "  ThreadSanitizer reports in $log:"
