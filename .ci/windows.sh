@@ -11,7 +11,10 @@
 #   5. serves the integration-test document root with uvhttpd.exe under wine on 127.0.0.1:0 and
 #      runs the Linux-built criterion integration suite against it (UVHTTPD_TEST_URL) and the
 #      Postman collection with newman (tests/postman/run_newman.sh --url), then stops the server
-#      with Ctrl+C (SIGINT to the wine process) and checks it shut down cleanly.
+#      with Ctrl+C (SIGINT to the wine process) and checks it shut down cleanly;
+#   6. does it again with --workers 3 (issue 13: worker 1 accepts and hands each connection to
+#      the least-loaded loop, the Windows way): the integration suite, 30 connections at once
+#      spread 10 per loop, and Ctrl+C.
 # Prints "Windows: N passed, M failed" (criterion tests plus newman assertions) and exits
 # non-zero when any Windows test failed or crashed, a newman assertion failed or newman was
 # skipped, a smoke check failed, or the server did not start or stop cleanly. Tests that need
@@ -364,36 +367,97 @@ for l in bad[:5]:
 sys.exit(0 if ok else 1)
 PY
 
+step "uvhttpd.exe --workers 3 under wine: worker 1 accepts and hands connections over"
+UVH_LOG=$B/server-workers.log
+wine "$EXE" 0 127.0.0.1 4 --root "$WIN_DOCROOT" --workers 3 </dev/null \
+  >"$B/server-workers.out" 2>"$UVH_LOG" &
+UVH_PID=$!
+workers_rc=0
+if uvh_server_wait_ready 60; then
+  URL=$UVH_URL
+  echo "serving with 3 loops on $URL"
+  spread='Workers: 3 event loops, worker 1 accepts and hands each connection to the least-loaded loop'
+  tr -d '\r' <"$UVH_LOG" | grep -qF "$spread" || { echo "no start-up line '$spread'"; status=1; }
+  set +e
+  UVHTTPD_TEST_URL=$URL UVHTTPD_TEST_ROOT=$DOCROOT timeout 300 \
+    "$L/tests/test_integration" --jobs 2 --tap="$B/windows-workers-tests.tap" \
+    >"$B/windows-workers-tests.log" 2>&1
+  workers_rc=$?
+  set -e
+  grep -a 'Synthesis' "$B/windows-workers-tests.log" || true
+  # 30 connections held open at once: every one answered, and the least-loaded hand-off puts
+  # 10 on each loop (the log names the loop of each connection).
+  python3 - "$URL" "$UVH_LOG" <<'PY' || status=1
+import re, socket, sys, time
+url, log = sys.argv[1:3]
+host, port = url[len("http://"):].rsplit(":", 1)
+with open(log, "rb") as f:
+    start = len(f.read())  # only this check's lines count
+socks = [socket.create_connection((host, int(port)), timeout=10) for _ in range(30)]
+for s in socks:
+    s.sendall(b"GET /notes.txt HTTP/1.1\r\nHost: %s:%s\r\n\r\n" % (host.encode(), port.encode()))
+ok = sum(s.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n") for s in socks)
+for s in socks:
+    s.close()
+time.sleep(0.5)
+with open(log, "rb") as f:
+    text = f.read()[start:].decode("utf-8", "replace").replace("\r", "")
+loops = re.findall(r"\] \[w(\d)#\d+\] 127\.0\.0\.1:\d+ \"GET /notes\.txt ", text)
+counts = {w: loops.count(w) for w in "123"}
+print(f"  30 connections at once: {ok} answered 200; per loop {counts}")
+sys.exit(0 if ok == 30 and counts == {"1": 10, "2": 10, "3": 10} else 1)
+PY
+  stop_rc=0
+  uvh_server_stop INT 15 || stop_rc=$?
+  if ((stop_rc == 0)); then
+    echo "uvhttpd.exe --workers 3 stopped gracefully (exit 0)"
+  else
+    echo "uvhttpd.exe --workers 3 did not shut down cleanly: $UVH_ERROR"; tail -n 5 "$UVH_LOG"
+    ((stop_rc == 2)) && { wineserver -k || true; }
+    status=1
+  fi
+else
+  cat "$UVH_LOG"; echo "uvhttpd.exe --workers 3: $UVH_ERROR"; status=1; workers_rc=1
+fi
+
 # Criterion's TAP report (its JSON report does not escape assertion messages): one
 # "ok - suite::test", "ok - suite::test  # SKIP reason" or "not ok - suite::test ..." per test.
-python3 - "$B/windows-tests.tap" "$suite_rc" "$B/windows-tests.log" \
-  "$newman_rc" "$newman_total" "$newman_failed" "$B/windows-newman.log" <<'PY' || status=1
+python3 - "$newman_rc" "$newman_total" "$newman_failed" "$B/windows-newman.log" \
+  "$B/windows-tests.tap" "$suite_rc" "$B/windows-tests.log" \
+  "$B/windows-workers-tests.tap" "$workers_rc" "$B/windows-workers-tests.log" <<'PY' || status=1
 import re, sys
-tap, rc, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-newman_rc, newman_total, newman_failed, newman_log = (int(sys.argv[4]), int(sys.argv[5]),
-                                                      int(sys.argv[6]), sys.argv[7])
+newman_rc, newman_total, newman_failed, newman_log = (int(sys.argv[1]), int(sys.argv[2]),
+                                                      int(sys.argv[3]), sys.argv[4])
 passed, failed, skipped, unexpected = [], [], [], []
-try:
-    lines = open(tap, encoding="utf-8", errors="replace").read().splitlines()
-except OSError:
-    lines = []
-for line in lines:
-    m = re.match(r"(not ok|ok) - (\S+)(.*)", line)
-    if not m:
-        continue
-    verdict, name, rest = m.groups()
-    skip = re.search(r"# SKIP ?(.*)", rest)
-    if verdict == "not ok":
-        failed.append(name)
-    elif skip:
-        # The harness skips tests needing their own server settings against an external server.
-        (skipped if "needs its own server settings" in skip.group(1) else unexpected).append(
-            f"{name}: {skip.group(1).strip()}")
-    else:
-        passed.append(name)
-if rc != 0 and not failed:
-    failed.append(f"(test_integration exited with {rc}; see {log})")
-integration_ran = bool(passed or failed)
+integration_ran = True
+# One integration run per (TAP, exit status, log): the single-loop server, then --workers 3.
+for tap, rc, log, tag in ((sys.argv[5], int(sys.argv[6]), sys.argv[7], ""),
+                          (sys.argv[8], int(sys.argv[9]), sys.argv[10], " (--workers 3)")):
+    try:
+        lines = open(tap, encoding="utf-8", errors="replace").read().splitlines()
+    except OSError:
+        lines = []
+    ran = 0
+    for line in lines:
+        m = re.match(r"(not ok|ok) - (\S+)(.*)", line)
+        if not m:
+            continue
+        ran += 1
+        verdict, name, rest = m.groups()
+        name += tag
+        skip = re.search(r"# SKIP ?(.*)", rest)
+        if verdict == "not ok":
+            failed.append(name)
+        elif skip:
+            # The harness skips tests needing their own server settings against an external
+            # server.
+            (skipped if "needs its own server settings" in skip.group(1) else unexpected).append(
+                f"{name}: {skip.group(1).strip()}")
+        else:
+            passed.append(name)
+    if rc != 0 and not any(f.endswith(tag) for f in failed):
+        failed.append(f"(test_integration{tag} exited with {rc}; see {log})")
+    integration_ran = integration_ran and ran > 0
 # newman: each assertion of the Postman collection counts as one test.
 passed += [f"newman assertion {i}" for i in range(newman_total - newman_failed)]
 failed += [f"newman assertion {i}" for i in range(newman_failed)]
@@ -408,9 +472,10 @@ for what in unexpected:
 print(f"Windows: {len(passed)} passed, {len(failed) + len(unexpected)} failed")
 print(f"Windows: {len(skipped)} skipped (need their own server settings, by design)")
 if not integration_ran:
-    print("Windows: warning: the integration suite ran no test against the Windows server")
+    print("Windows: warning: an integration run ran no test against the Windows server")
 if failed or unexpected:
-    print(f"Windows: criterion output in {log}, newman output in {newman_log}")
+    print(f"Windows: criterion output in {sys.argv[7]} and {sys.argv[10]}, newman output in "
+          f"{newman_log}")
 sys.exit(1 if failed or unexpected else 0)
 PY
 step "done"

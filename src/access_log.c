@@ -16,6 +16,11 @@ static const char *const format_names[] = {"combined", "common", "json"};
 static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
+const char *uvh_access_log_format_name(enum uvh_access_format f)
+{
+    return format_names[f];
+}
+
 int uvh_access_log_parse_format(const char *s, enum uvh_access_format *out)
 {
     for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++) {
@@ -224,7 +229,6 @@ int uvh_access_log_open(struct uvh_access_log *l, uv_loop_t *loop, const char *p
     l->path = path;
     l->format = f;
     l->fd = rc;
-    uvh_log(UVH_LOG_INFO, "Access log: %s (%s format)", path, format_names[f]);
     return 0;
 }
 

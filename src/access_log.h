@@ -58,6 +58,9 @@ struct uvh_access_log {
     void *on_reopened_arg;
 };
 
+/* "combined", "common" or "json". */
+const char *uvh_access_log_format_name(enum uvh_access_format f);
+
 /* Parses "common|combined|json"; returns 0 or UV_EINVAL. */
 int uvh_access_log_parse_format(const char *s, enum uvh_access_format *out);
 

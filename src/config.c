@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "host.h"
+#include "listen.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ const struct uvh_config uvh_config_defaults = {
     .shutdown_timeout_s = 10,
     .file_cache = 32 * 1024 * 1024,
     .file_cache_validity_s = 1,
+    .workers = 1,
     .log_level = UVH_LOG_INFO,
 };
 
@@ -39,6 +41,8 @@ enum opt_kind {
     OPT_CIDR,
     OPT_LOG_FORMAT,
     OPT_URL_PATH,
+    OPT_WORKERS,
+    OPT_ACCEPT,
     OPT_HELP,
     OPT_VERSION
 };
@@ -81,6 +85,11 @@ static const struct option_row options[] = {
      "memory for cached small files and file lookups, 0 = off (33554432)"},
     {"file-cache-validity", 0, OPT_UINT, F(file_cache_validity_s), 0, 3600, "SECONDS",
      "how long a cached file or lookup is served before the disk is asked again (1)"},
+    {"workers", 0, OPT_WORKERS, F(workers), 1, UVH_WORKERS_MAX, "N|auto",
+     "event loops, one thread each; auto = one per CPU (1)"},
+    {"accept", 0, OPT_ACCEPT, 0, 0, 0, "reuseport|handoff",
+     "with several workers: a listener per loop (Linux, the default there) or one loop accepting "
+     "for all (elsewhere)"},
     {"log-level", 'l', OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "error, warn, info or debug (info)"},
     {"mime", 'm', OPT_MIME, 0, 0, 0, ".EXT=TYPE",
      "add or override a MIME type (repeatable); application/octet-stream means a download"},
@@ -189,6 +198,31 @@ static int apply(struct uvh_config *cfg, const struct option_row *o, const char 
         }
         *(const char **)(base + o->offset) = value;
         return 0;
+    case OPT_WORKERS:
+        if (strcmp(value, "auto") == 0) {
+            unsigned n = uv_available_parallelism();
+            cfg->workers = n < 1 ? 1 : n > o->max ? o->max : n;
+            cfg->workers_auto = true;
+            return 0;
+        }
+        if (parse_uint(value, o->min, o->max, &cfg->workers) != 0) {
+            snprintf(err, errlen,
+                     "invalid workers '%s': expected auto or a whole number from %u to %u", value,
+                     o->min, o->max);
+            return -1;
+        }
+        cfg->workers_auto = false;
+        return 0;
+    case OPT_ACCEPT:
+        if (strcmp(value, "handoff") == 0 ||
+            (strcmp(value, "reuseport") == 0 && uvh_listen_balances())) {
+            cfg->handoff = strcmp(value, "handoff") == 0;
+            return 0;
+        }
+        snprintf(err, errlen, "invalid accept '%s': expected %s", value,
+                 uvh_listen_balances() ? "reuseport or handoff"
+                                       : "handoff (reuseport balances on Linux only)");
+        return -1;
     case OPT_LEVEL:
         if (uvh_log_parse_level(value, (enum uvh_log_level *)(base + o->offset)) != 0) {
             snprintf(err, errlen, "invalid log-level '%s': expected error, warn, info or debug",

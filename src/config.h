@@ -3,6 +3,7 @@
 #ifndef UVH_CONFIG_H
 #define UVH_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -13,6 +14,7 @@
 #define UVH_MIME_OVERRIDES_MAX 64
 #define UVH_ALLOW_HOSTS_MAX 8
 #define UVH_PROXY_FROM_MAX UVH_PROXY_TRUST_MAX
+#define UVH_WORKERS_MAX 256
 
 /* One --mime .EXT=TYPE; both strings point into argv, which lives as long as the process. */
 struct uvh_mime_override {
@@ -35,6 +37,10 @@ struct uvh_config {
     unsigned shutdown_timeout_s;    /* how long a stop waits for in-flight responses */
     unsigned file_cache;            /* bytes the file cache may hold; 0 turns it off */
     unsigned file_cache_validity_s; /* how long a cached answer about a file is trusted */
+    unsigned workers;               /* event loops, one thread each (--workers N or auto) */
+    bool workers_auto;              /* --workers auto: as many as libuv reports CPUs */
+    bool handoff; /* --accept handoff: one loop accepts for every loop even where the kernel
+                     could balance them (elsewhere than Linux it always does) */
     enum uvh_log_level log_level;
     size_t n_allow_hosts;
     const char *allow_hosts[UVH_ALLOW_HOSTS_MAX]; /* --allow-host NAME[:PORT], from argv */

@@ -13,6 +13,7 @@
 #else
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #endif
 
 #include <llhttp.h>
@@ -1251,8 +1252,8 @@ static void on_unborn_closed(uv_handle_t *h)
 static int conn_born(struct uvh_conn *c, struct uvh_conn **out)
 {
     c->refs = 1; /* the stream */
-    c->id = ++c->env->next_id;
-    c->link.conn = c;
+    c->id = c->env->next_id + 1;
+    c->env->next_id += c->env->id_step;
     if (uvh_log_enabled(UVH_LOG_INFO)) {
         char msg[80];
         struct uvh_strbuf b = uvh_sb(msg, sizeof(msg));
@@ -1264,10 +1265,33 @@ static int conn_born(struct uvh_conn *c, struct uvh_conn **out)
     return 0;
 }
 
-int uvh_conn_accept(struct uvh_conn_env *e, uv_stream_t *listener, struct uvh_conn **out)
+/* A TCP client: no Nagle delay (each response is one write), and the peer's address. */
+static int tcp_born(struct uvh_conn *c, struct uvh_conn **out)
 {
     struct sockaddr_storage ss;
     int len = sizeof(ss);
+
+    uv_tcp_nodelay(&c->io.tcp, 1);
+    if (uv_tcp_getpeername(&c->io.tcp, (struct sockaddr *)&ss, &len) == 0) {
+        format_peer(&ss, c->peer, sizeof(c->peer));
+        c->proxied = uvh_proxy_trusted(&c->env->proxy_trust, (const struct sockaddr *)&ss);
+    } else {
+        strcpy(c->peer, "unknown");
+    }
+    return conn_born(c, out);
+}
+
+static void close_socket(uv_os_sock_t sock)
+{
+#ifdef _WIN32
+    closesocket(sock);
+#else
+    close(sock);
+#endif
+}
+
+int uvh_conn_accept(struct uvh_conn_env *e, uv_stream_t *listener, struct uvh_conn **out)
+{
     struct uvh_conn *c = calloc(1, sizeof(*c));
 
     if (!c) {
@@ -1288,14 +1312,30 @@ int uvh_conn_accept(struct uvh_conn_env *e, uv_stream_t *listener, struct uvh_co
         uv_close(&c->io.handle, on_unborn_closed);
         return rc;
     }
-    uv_tcp_nodelay(&c->io.tcp, 1);
-    if (uv_tcp_getpeername(&c->io.tcp, (struct sockaddr *)&ss, &len) == 0) {
-        format_peer(&ss, c->peer, sizeof(c->peer));
-        c->proxied = uvh_proxy_trusted(&e->proxy_trust, (const struct sockaddr *)&ss);
-    } else {
-        strcpy(c->peer, "unknown");
+    return tcp_born(c, out);
+}
+
+int uvh_conn_open_socket(struct uvh_conn_env *e, uv_os_sock_t sock, struct uvh_conn **out)
+{
+    struct uvh_conn *c = calloc(1, sizeof(*c));
+    int rc = c ? uv_tcp_init(e->env.loop, &c->io.tcp) : UV_ENOMEM;
+
+    if (rc < 0) {
+        uvh_log_uv(UVH_LOG_ERROR, rc, "cannot take over a connection");
+        free(c);
+        close_socket(sock);
+        return rc;
     }
-    return conn_born(c, out);
+    c->env = e;
+    c->io.handle.data = c;
+    rc = uv_tcp_open(&c->io.tcp, sock);
+    if (rc < 0) {
+        uvh_log_uv(UVH_LOG_ERROR, rc, "cannot take over a connection");
+        close_socket(sock);
+        uv_close(&c->io.handle, on_unborn_closed);
+        return rc;
+    }
+    return tcp_born(c, out);
 }
 
 int uvh_conn_open_pipe(struct uvh_conn_env *e, uv_file fd, struct uvh_conn **out)
@@ -1326,6 +1366,11 @@ int uvh_conn_open_pipe(struct uvh_conn_env *e, uv_file fd, struct uvh_conn **out
 struct uvh_conn_link *uvh_conn_link(struct uvh_conn *c)
 {
     return &c->link;
+}
+
+struct uvh_conn *uvh_link_conn(struct uvh_conn_link *l)
+{
+    return container_of(l, struct uvh_conn, link);
 }
 
 uint64_t uvh_conn_id(const struct uvh_conn *c)

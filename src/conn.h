@@ -30,13 +30,15 @@ enum uvh_conn_state {
 struct uvh_conn;
 struct uvh_conn_env;
 
-/* The server's bookkeeping of one connection, embedded in it: conn.c only sets `conn`. */
+/* The server's bookkeeping of one connection, embedded in it (uvh_link_conn finds the
+ * connection); conn.c never touches it. */
 struct uvh_conn_link {
-    struct uvh_conn *conn;
-    struct uvh_conn_link *prev, *next; /* the server's live connections */
-    struct uvh_conn_link *qnext;       /* the server's queue, while queued */
+    void *owner;                       /* the server's loop (worker) that serves it */
+    struct uvh_conn_link *prev, *next; /* the loop's live connections */
+    struct uvh_conn_link *qnext;       /* the server's queue, or the owner's granted list */
     uint64_t since_ms;                 /* loop time it was queued */
-    bool queued;
+    bool queued;                       /* in the server's queue (under the server's lock) */
+    bool granted;  /* given a slot by another loop, not yet started (under the lock) */
     bool has_slot; /* counted in the server's served connections */
 };
 
@@ -59,19 +61,28 @@ struct uvh_conn_env {
     struct uvh_timeout_list t_request, t_handle, t_idle, t_linger;
     void *free_exchanges;
     size_t n_free_exchanges;
+    /* Connection numbers, unique across the server's loops: this env numbers its connections
+     * next_id + 1, then steps by id_step (loop w of N: w + 1, w + 1 + N, ...). */
     uint64_t next_id;
+    uint64_t id_step;
 };
 
 /* Accepts a client from the listener. Returns 0 and the new connection, not yet started, or a
  * negative libuv error (logged). */
 int uvh_conn_accept(struct uvh_conn_env *e, uv_stream_t *listener, struct uvh_conn **out);
 
+/* Adopts a client socket accepted by another loop (uv_tcp_open); as accept. On failure the
+ * socket is closed. */
+int uvh_conn_open_socket(struct uvh_conn_env *e, uv_os_sock_t sock, struct uvh_conn **out);
+
 /* Adopts an already connected socketpair end (uv_socketpair: tests and the fuzzer); as
  * accept. */
 int uvh_conn_open_pipe(struct uvh_conn_env *e, uv_file fd, struct uvh_conn **out);
 
-/* The server's link of a connection. */
+/* The server's link of a connection, and the connection of a link (the link is embedded in
+ * it: no pointer back). */
 struct uvh_conn_link *uvh_conn_link(struct uvh_conn *c);
+struct uvh_conn *uvh_link_conn(struct uvh_conn_link *l);
 
 /* For the server's log lines: the connection's number and "IP:PORT". */
 uint64_t uvh_conn_id(const struct uvh_conn *c);

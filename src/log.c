@@ -12,32 +12,51 @@
 
 enum uvh_log_level uvh_log_threshold = UVH_LOG_INFO;
 
-/* Lines wait here until the loop's check phase (or a full buffer) writes them in one call. */
+/* Lines wait here until a loop's prepare phase (or a full buffer) writes them in one call.
+ * Every thread formats its line on its own stack, then copies it whole into the batch under
+ * log_mutex: lines from several loops never mix. Two batches: a flush swaps them under
+ * log_mutex and writes the full one under write_mutex only, so loops go on logging into the
+ * other while stderr is being written; write_mutex keeps the batches in order. */
 #define LOG_BATCH 16384
 #define LOG_LINE_MAX 2048
 
 static uv_once_t log_once = UV_ONCE_INIT;
-static uv_mutex_t log_mutex;
-static char log_buf[LOG_BATCH];
+static uv_mutex_t log_mutex;   /* the batch being filled: log_buf[log_cur], log_len */
+static uv_mutex_t write_mutex; /* one flush at a time */
+static char log_buf[2][LOG_BATCH];
+static unsigned log_cur;
 static size_t log_len;
-static time_t stamp_sec = (time_t)-1;
-static char stamp[32];
+static _Thread_local time_t stamp_sec = (time_t)-1;
+static _Thread_local char stamp[32];
+static _Thread_local unsigned log_worker; /* this thread's worker number, 0: none shown */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 static void log_init(void)
 {
-    if (uv_mutex_init(&log_mutex) != 0)
+    if (uv_mutex_init(&log_mutex) != 0 || uv_mutex_init(&write_mutex) != 0)
         abort();
 }
 
-static void flush_locked(void)
+void uvh_log_set_worker(unsigned worker)
 {
-    if (log_len) {
-        fwrite(log_buf, 1, log_len, stderr);
+    log_worker = worker;
+}
+
+static void flush(void)
+{
+    uv_mutex_lock(&write_mutex);
+    uv_mutex_lock(&log_mutex);
+    const char *full = log_buf[log_cur];
+    size_t n = log_len;
+    log_cur ^= 1;
+    log_len = 0;
+    uv_mutex_unlock(&log_mutex);
+    if (n) {
+        fwrite(full, 1, n, stderr);
         fflush(stderr);
-        log_len = 0;
     }
+    uv_mutex_unlock(&write_mutex);
 }
 
 /* Local time, re-formatted only when the second changes. */
@@ -57,7 +76,8 @@ static const char *timestamp(void)
     return stamp;
 }
 
-/* "[date] [level] [#id] " into line; returns its length. */
+/* "[date] [level] [wN#id] " into line (the worker only with several loops, the id only for a
+ * connection's line); returns its length. Outside the lock: the timestamp is per thread. */
 static size_t format_prefix(char *line, size_t cap, enum uvh_log_level level, uint64_t conn_id)
 {
     struct uvh_strbuf b = uvh_sb(line, cap);
@@ -65,24 +85,36 @@ static size_t format_prefix(char *line, size_t cap, enum uvh_log_level level, ui
     uvh_sb_str(&b, " [");
     uvh_sb_str(&b, level_names[level]);
     uvh_sb_str(&b, "] ");
-    if (conn_id) {
-        uvh_sb_str(&b, "[#");
-        uvh_sb_u64(&b, conn_id);
+    if (conn_id || log_worker) {
+        uvh_sb_char(&b, '[');
+        if (log_worker) {
+            uvh_sb_char(&b, 'w');
+            uvh_sb_u64(&b, log_worker);
+        }
+        if (conn_id) {
+            uvh_sb_char(&b, '#');
+            uvh_sb_u64(&b, conn_id);
+        }
         uvh_sb_str(&b, "] ");
     }
     return b.len;
 }
 
-/* Appends one finished line (its newline included) to the batch; under log_mutex. */
-static void append_locked(enum uvh_log_level level, const char *line, size_t len)
+/* Copies one finished line (its newline included) whole into the batch. */
+static void append(enum uvh_log_level level, const char *line, size_t len)
 {
-    if (log_len + len > sizeof(log_buf))
-        flush_locked();
-    memcpy(log_buf + log_len, line, len);
+    uv_mutex_lock(&log_mutex);
+    while (log_len + len > LOG_BATCH) { /* another thread may fill the fresh batch first */
+        uv_mutex_unlock(&log_mutex);
+        flush();
+        uv_mutex_lock(&log_mutex);
+    }
+    memcpy(log_buf[log_cur] + log_len, line, len);
     log_len += len;
+    uv_mutex_unlock(&log_mutex);
     /* Errors are rare and may precede an exit: never leave them in the buffer. */
     if (level == UVH_LOG_ERROR)
-        flush_locked();
+        flush();
 }
 
 static void write_line(enum uvh_log_level level, uint64_t conn_id, int err, const char *fmt,
@@ -92,7 +124,6 @@ static void write_line(enum uvh_log_level level, uint64_t conn_id, int err, cons
     int n;
 
     uv_once(&log_once, log_init);
-    uv_mutex_lock(&log_mutex);
     size_t len = format_prefix(line, sizeof(line), level, conn_id);
     n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
     len = n < 0 ? len : len + (size_t)n;
@@ -106,8 +137,7 @@ static void write_line(enum uvh_log_level level, uint64_t conn_id, int err, cons
             len = sizeof(line) - 2;
     }
     line[len++] = '\n';
-    append_locked(level, line, len);
-    uv_mutex_unlock(&log_mutex);
+    append(level, line, len);
 }
 
 void uvh_log_write_msg(enum uvh_log_level level, uint64_t conn_id, const char *msg, size_t len)
@@ -115,15 +145,13 @@ void uvh_log_write_msg(enum uvh_log_level level, uint64_t conn_id, const char *m
     char line[LOG_LINE_MAX];
 
     uv_once(&log_once, log_init);
-    uv_mutex_lock(&log_mutex);
     size_t n = format_prefix(line, sizeof(line), level, conn_id);
     if (len > sizeof(line) - 1 - n)
         len = sizeof(line) - 1 - n;
     memcpy(line + n, msg, len);
     n += len;
     line[n++] = '\n';
-    append_locked(level, line, n);
-    uv_mutex_unlock(&log_mutex);
+    append(level, line, n);
 }
 
 void uvh_log_write(enum uvh_log_level level, uint64_t conn_id, const char *fmt, ...)
@@ -145,9 +173,7 @@ void uvh_log_write_uv(enum uvh_log_level level, uint64_t conn_id, int err, const
 void uvh_log_flush(void)
 {
     uv_once(&log_once, log_init);
-    uv_mutex_lock(&log_mutex);
-    flush_locked();
-    uv_mutex_unlock(&log_mutex);
+    flush();
 }
 
 int uvh_log_parse_level(const char *s, enum uvh_log_level *out)

@@ -60,6 +60,10 @@ void uvh_log_write_msg(enum uvh_log_level level, uint64_t conn_id, const char *m
 void uvh_log_write_uv(enum uvh_log_level level, uint64_t conn_id, int err, const char *fmt, ...)
     UVH_PRINTF(4, 5);
 
+/* Names this thread's worker (1..N) in its lines, "[w2#17]" instead of "[#17]"; 0 names none.
+ */
+void uvh_log_set_worker(unsigned worker);
+
 /* Writes out buffered lines; called once per loop iteration and at exit. */
 void uvh_log_flush(void);
 

@@ -10,8 +10,9 @@
 #include "date.h"
 #include "strbuf.h"
 
-static time_t date_sec = (time_t)-1;
-static char date_str[UVH_DATE_LEN + 1];
+/* Per loop thread: each loop formats its own Date once a second. */
+static _Thread_local time_t date_sec = (time_t)-1;
+static _Thread_local char date_str[UVH_DATE_LEN + 1];
 
 const char *uvh_response_date_now(void)
 {

@@ -23,7 +23,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import uvh_test as uvh  # noqa: E402
 from uvh_test import INDEX_HTML, LOG_LINE, Server, check, make_root, run, test  # noqa: E402
 
-LONG_OPTIONS = ["--port", "--host", "--threads", "--root", "--keep-alive-timeout",
+LONG_OPTIONS = ["--port", "--host", "--threads", "--root", "--keep-alive-timeout", "--workers",
+                "--accept",
                 "--max-requests", "--request-timeout", "--log-level", "--mime", "--allow-host", "--help",
                 "--version", "--proxy-protocol", "--access-log", "--access-log-format",
                 "--health-path"]
@@ -86,6 +87,11 @@ BAD_ARGS = [
     (["--max-requests", "0"], "invalid max-requests '0'"),
     (["--request-timeout", "3601"], "invalid request-timeout '3601'"),
     (["--mime", "css=text/css"], "invalid mime 'css=text/css'"),
+    (["--workers", "0"], "invalid workers '0': expected auto or a whole number from 1 to 256"),
+    (["--workers", "lots"], "invalid workers 'lots'"),
+    (["--workers=257"], "invalid workers '257'"),
+    (["--workers"], "option '--workers' needs a value (N|auto)"),
+    (["--accept", "kernel"], "invalid accept 'kernel': expected reuseport or handoff"),
     (["--mime", ".css="], "invalid mime '.css='"),
     (["--mime", ".c/s=text/css"], "invalid mime '.c/s=text/css'"),
     (["--mime", ".css=textcss"], "invalid mime '.css=textcss'"),
@@ -766,6 +772,104 @@ def sigint_stops_gracefully():
             check("Signal %d received" % signal.SIGINT in log, log)
             check(log.rstrip().endswith("[info] Server stopped"), "last line: " + log[-200:])
             srv.check_log_format()
+
+
+# ---- several event loops (issue 13) ----
+
+@test
+def workers_default_is_one_loop():
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", make_root(tmp)]) as srv:
+            srv.wait_for(r"\[info\] Workers: 1 event loop, one listener$")
+            check(srv.get("/")[0] == 200, "GET /")
+            srv.wait_for(r"\[info\] \[#1\] Connection from ")
+            srv.stop()
+            check(not re.search(r"\[w\d", srv.text()), "a worker tag with one loop:\n" + srv.text())
+
+
+@test
+def workers_auto_one_per_cpu():
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    with tempfile.TemporaryDirectory() as tmp:
+        with Server(["0", "--root", make_root(tmp), "--workers", "auto"]) as srv:
+            many = "s" if cpus > 1 else ""
+            srv.wait_for(r"\[info\] Workers: %d event loop%s \(auto: %d CPU%s\), " % (cpus, many, cpus, many))
+            check(srv.get("/")[0] == 200, "GET /")
+            srv.stop()
+            srv.check_log_format()
+
+
+@test
+def workers_startup_lines_tags_and_sigterm():
+    # Four loops: the start-up lines say how they share the work, every loop's lines carry its
+    # number, connection ids are unique across the loops, and SIGTERM stops them all (exit 0).
+    with tempfile.TemporaryDirectory() as tmp:
+        args = ["0", "--root", make_root(tmp), "--workers", "4", "--file-cache", "4000000"]
+        with Server(args) as srv:
+            srv.wait_for(r"\[info\] Workers: 4 event loops, each loop has its own listener "
+                         r"\(SO_REUSEPORT\), the kernel spreads connections$")
+            srv.wait_for(r"\[info\] Workers share the connection limits and the queue; file cache "
+                         r"1000000 bytes per loop \(--file-cache / 4\)$")
+            socks = [srv.connect() for _ in range(40)]
+            for s in socks:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % srv.port)
+            for s in socks:
+                check(s.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n"), "no 200")
+            idle = socks[0]  # a keep-alive connection must not hold the stop up
+            for s in socks[1:]:
+                s.close()
+            srv.wait_for(r'"GET / HTTP/1\.1" host ok -> 200 OK', timeout=3)
+            srv.stop(signal.SIGTERM)
+            idle.close()
+            log = srv.text()
+            opened = re.findall(r"\] \[w(\d)#(\d+)\] Connection from 127\.0\.0\.1:\d+$", log, re.M)
+            check(len(opened) == 40, "%d connection lines with a worker tag" % len(opened))
+            ids = [int(i) for _, i in opened]
+            check(len(set(ids)) == 40, "connection ids repeat across loops: %s" % sorted(ids))
+            check(len({w for w, _ in opened}) > 1, "one loop took every connection")
+            for w, i in opened:  # loop w of 4 numbers its connections w, w + 4, ...
+                check((int(i) - int(w)) % 4 == 0, "id %s on loop w%s" % (i, w))
+            check(len(re.findall(r"\] \[w\d\] Shutting down: no new connections", log)) == 4,
+                  "every loop shuts down:\n" + log)
+            check(re.search(r"\[info\] \[w1\] Signal %d received$" % signal.SIGTERM, log, re.M),
+                  "signal line")
+            srv.check_log_format()
+
+
+@test
+def workers_handoff_startup_line_and_spread():
+    with tempfile.TemporaryDirectory() as tmp:
+        args = ["0", "--root", make_root(tmp), "--workers", "3", "--accept", "handoff"]
+        with Server(args) as srv:
+            srv.wait_for(r"\[info\] Workers: 3 event loops, worker 1 accepts and hands each "
+                         r"connection to the least-loaded loop$")
+            socks = [srv.connect() for _ in range(9)]
+            for s in socks:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % srv.port)
+            for s in socks:
+                check(s.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n"), "no 200")
+            for s in socks:
+                s.close()
+            srv.stop()
+            tags = re.findall(r"\] \[w(\d)#\d+\] Connection from 127\.0\.0\.1:\d+$", srv.text(),
+                              re.M)
+            check(sorted(tags) == ["1"] * 3 + ["2"] * 3 + ["3"] * 3,
+                  "9 open connections over 3 loops, least-loaded first: %s" % sorted(tags))
+
+
+@test
+def workers_second_signal_exits_1():
+    with tempfile.TemporaryDirectory() as tmp:
+        args = ["0", "--root", make_root(tmp, big=32 << 20), "--workers", "3"]
+        with Server(args) as srv:
+            s = _stalled_download(srv)
+            srv.proc.send_signal(signal.SIGTERM)
+            srv.wait_for(r"\[w\d\] Shutting down: no new connections, finishing 1 open one$")
+            time.sleep(0.2)
+            check(srv.proc.poll() is None, "exited while a download was in flight")
+            srv.stop(signal.SIGINT, status=1)
+            s.close()
+            srv.wait_for(r"\[warn\] \[w1\] Second signal %d: exiting at once$" % signal.SIGINT)
 
 
 # ---- uploads (issue 5) ----

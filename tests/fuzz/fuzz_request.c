@@ -91,7 +91,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     uv_signal_stop(&srv->sigterm);
     /* Only uvh_server_stop needs the stop handle; unreferenced, it no longer keeps the loop
      * alive, so uv_run returns once every handle and request of an input has finished. */
-    uv_unref((uv_handle_t *)&srv->stop_async);
+    uv_unref((uv_handle_t *)&srv->w[0].mail);
     return 0;
 }
 
@@ -259,14 +259,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         data++;
         size--;
     }
-    srv->cenv.proxy_trust.pipes = proxied;
-    srv->access_log.format = (enum uvh_access_format)(size % 3);
+    srv->w[0].cenv.proxy_trust.pipes = proxied;
+    srv->w[0].access_log.format = (enum uvh_access_format)(size % 3);
 
     if (uv_socketpair(SOCK_STREAM, 0, fds, 0, 0) != 0)
         abort();
     if (uvh_server_open_pipe(srv, fds[0]) != 0)
         abort();
-    uv_pipe_init(&srv->loop, &cl.pipe, 0);
+    uv_pipe_init(&srv->w[0].loop, &cl.pipe, 0);
     cl.pipe.data = &cl;
     if (uv_pipe_open(&cl.pipe, fds[1]) != 0)
         abort();
@@ -280,7 +280,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Runs until nothing is left: both ends closed, and every file-system request and
      * threadpool job the input started has called back. A hang here is a bug; libFuzzer's
      * -timeout reports it. */
-    uv_run(&srv->loop, UV_RUN_DEFAULT);
+    uv_run(&srv->w[0].loop, UV_RUN_DEFAULT);
     if (!cl.closed || srv->n_conns != 0) {
         fprintf(stderr,
                 "fuzz_request: the loop went idle with the client %s and %zu connection%s "

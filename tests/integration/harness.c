@@ -62,6 +62,13 @@ void th_start(struct th_server *ts, void (*tweak)(struct uvh_config *cfg))
     const char *fc = getenv("UVHTTPD_TEST_FILE_CACHE");
     if (fc && *fc)
         ts->cfg.file_cache = (unsigned)strtoul(fc, NULL, 10);
+    /* UVHTTPD_TEST_WORKERS=N: the whole suite again with N loops; UVHTTPD_TEST_HANDOFF=1: with
+     * one loop accepting for all (the Windows way) instead of a listener per loop. */
+    const char *workers = getenv("UVHTTPD_TEST_WORKERS");
+    if (workers && *workers)
+        ts->cfg.workers = (unsigned)strtoul(workers, NULL, 10);
+    const char *handoff = getenv("UVHTTPD_TEST_HANDOFF");
+    ts->cfg.handoff = handoff && strcmp(handoff, "1") == 0;
     if (tweak)
         tweak(&ts->cfg);
     uvh_process_init(); /* as main() does: SIGPIPE ignored, the binary's malloc and jansson setup */
@@ -82,6 +89,14 @@ void th_stop(struct th_server *ts)
     cr_expect_eq(ts->srv->n_conns, 0, "connections left after stop");
     uvh_server_free(ts->srv);
     ts->srv = NULL;
+}
+
+struct uvh_conn *th_first_conn(const struct th_server *ts)
+{
+    for (unsigned i = 0; ts->srv && i < ts->srv->n_workers; i++)
+        if (ts->srv->w[i].conns)
+            return uvh_link_conn(ts->srv->w[i].conns);
+    return NULL;
 }
 
 int th_connect(const struct th_server *ts)

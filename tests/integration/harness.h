@@ -28,6 +28,9 @@ void th_start(struct th_server *ts, void (*tweak)(struct uvh_config *cfg));
 /* Stops the in-process server and asserts its loop closed with no handle left. */
 void th_stop(struct th_server *ts);
 
+/* A live connection of the in-process server, on whichever loop; NULL when there is none. */
+struct uvh_conn *th_first_conn(const struct th_server *ts);
+
 /* True when the suite runs against an external server (UVHTTPD_TEST_URL). */
 bool th_external(void);
 

@@ -28,7 +28,7 @@ Test(regress_10, item1_trailing_crlf_goes_idle, .timeout = 30)
     th_expect_file_response(&ts, fd, "sample.txt", "request followed by CRLF");
     /* Past the 1 s request timeout: no 408, no close. */
     cr_expect_not(th_readable(fd, 1600), "the server answered (or closed) an empty line");
-    struct uvh_conn *c = ts.srv->conns ? ts.srv->conns->conn : NULL;
+    struct uvh_conn *c = th_first_conn(&ts);
     cr_expect_eq(c ? (int)uvh_conn_state(c) : -1, (int)UVH_CONN_IDLE,
                  "the connection is not idle after the empty line");
     cr_expect_not(c && uvh_conn_has_exchange(c), "an idle connection still holds its exchange");

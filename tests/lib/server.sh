@@ -25,7 +25,7 @@ UVH_URL=
 UVH_PORT=
 UVH_ERROR=
 # What fails a run whatever its exit status (as in tests/lib/uvh_test.py and .ci/run).
-UVH_SANITIZER='runtime error:|AddressSanitizer|LeakSanitizer'
+UVH_SANITIZER='runtime error:|AddressSanitizer|LeakSanitizer|ThreadSanitizer'
 UVH_UNCLEAN='event loop did not close cleanly'
 
 uvh_make_docroot() {

@@ -27,7 +27,7 @@ BINARY = None  # set by run_tests() from argv, or by a caller of Server(binary=.
 READY = re.compile(r"HTTP Server started on http://(\S+):(\d+)$")
 LOG_LINE = re.compile(r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\] \[(error|warn|info|debug)\] ")
 UNCLEAN = "event loop did not close cleanly"
-SANITIZER = re.compile(r"runtime error:|AddressSanitizer|LeakSanitizer")  # -Db_sanitize builds
+SANITIZER = re.compile(r"runtime error:|AddressSanitizer|LeakSanitizer|ThreadSanitizer")  # -Db_sanitize builds
 STOPPED = "[info] Server stopped"
 INDEX_HTML = b"<!DOCTYPE html>\n<html><body><h1>cli test index</h1></body></html>\n"
 HELLO_HTML = b"<p>hello from a temporary root</p>\n"

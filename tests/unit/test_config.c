@@ -455,6 +455,14 @@ Test(config, rejected)
         {"--mime", NULL},
         {"--root=", NULL},
         {"--host", "", NULL},
+        {"--workers", "0", NULL},
+        {"--workers", "many", NULL},
+        {"--workers", "Auto", NULL},
+        {"--workers", "2x", NULL},
+        {"--workers", "257", NULL},
+        {"--workers=", NULL},
+        {"--accept", "kernel", NULL},
+        {"--accept", "", NULL},
         {"--log-level", "verbose", NULL},
         {"--log-level", "INFO", NULL},
         {"--log-level=", NULL},
@@ -507,6 +515,7 @@ Test(config, error_messages_name_the_problem)
         {{"--root", NULL}, "root"},
         {{"--port", "abc", NULL}, "abc"},
         {{"--log-level", "loud", NULL}, "loud"},
+        {{"--workers", "0", NULL}, "invalid workers '0': expected auto or a whole number from 1"},
         {{"--mime", "css=text/css", NULL}, "css=text/css"},
     };
     for (size_t i = 0; i < N(cases); i++) {
@@ -535,4 +544,46 @@ Test(config, small_error_buffer)
         for (size_t k = cap; k < sizeof(err); k++)
             cr_assert_eq(err[k], 'Z', "cap %zu: wrote past the buffer at %zu", cap, k);
     }
+}
+
+/* Issue 13: --workers N or auto (as many as libuv reports CPUs); 1 by default. */
+Test(config, workers)
+{
+    struct args a;
+    struct uvh_config cfg;
+    char err[256];
+
+    cr_assert_eq(parse(&a, (const char *const[]){NULL}, &cfg, stdout, err, sizeof(err)),
+                 UVH_CONFIG_RUN);
+    cr_expect_eq(cfg.workers, 1);
+    cr_expect_not(cfg.workers_auto);
+    cr_assert_eq(
+        parse(&a, (const char *const[]){"--workers", "4", NULL}, &cfg, stdout, err, sizeof(err)),
+        UVH_CONFIG_RUN);
+    cr_expect_eq(cfg.workers, 4);
+    cr_expect_not(cfg.workers_auto);
+    cr_assert_eq(
+        parse(&a, (const char *const[]){"--workers=auto", NULL}, &cfg, stdout, err, sizeof(err)),
+        UVH_CONFIG_RUN);
+    unsigned cpus = uv_available_parallelism();
+    cr_expect_eq(cfg.workers, cpus > UVH_WORKERS_MAX ? UVH_WORKERS_MAX : cpus);
+    cr_expect(cfg.workers_auto);
+    cr_assert_eq(parse(&a, (const char *const[]){"--workers", "auto", "--workers", "2", NULL}, &cfg,
+                       stdout, err, sizeof(err)),
+                 UVH_CONFIG_RUN);
+    cr_expect_eq(cfg.workers, 2);
+    cr_expect_not(cfg.workers_auto, "a later number replaces auto");
+    cr_expect_not(cfg.handoff, "a listener per loop by default");
+    cr_assert_eq(parse(&a, (const char *const[]){"--accept", "handoff", NULL}, &cfg, stdout, err,
+                       sizeof(err)),
+                 UVH_CONFIG_RUN);
+    cr_expect(cfg.handoff);
+    enum uvh_config_result r = parse(&a, (const char *const[]){"--accept", "reuseport", NULL}, &cfg,
+                                     stdout, err, sizeof(err));
+#ifdef __linux__
+    cr_expect_eq(r, UVH_CONFIG_RUN, "%s", err);
+#else
+    cr_expect_eq(r, UVH_CONFIG_BAD, "reuseport balances on Linux only");
+#endif
+    cr_expect_not(cfg.handoff);
 }

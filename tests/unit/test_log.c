@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -230,4 +231,83 @@ Test(log, always_ignores_the_threshold, .init = redirect_stderr)
         cr_assert(ok, "timestamp byte %zu of \"%s\"", i, got);
     }
     cr_assert_str_eq(got + strlen(stamp), want);
+}
+
+/* Issue 13: with several loops, each line names its loop: "[w2#17]" for a connection's line,
+ * "[w2]" for the loop's own; a thread with no worker number keeps "[#17]". */
+Test(log, worker_named_in_lines, .init = redirect_stderr)
+{
+    uvh_log_set_worker(2);
+    uvh_clog(UVH_LOG_WARN, 17, "conn %d", 1);
+    uvh_log(UVH_LOG_WARN, "loop %d", 2);
+    uvh_log_set_worker(0);
+    uvh_clog(UVH_LOG_WARN, 17, "conn %d", 3);
+    uvh_log_flush();
+    fclose(stderr);
+
+    char got[512];
+    size_t n = fread(got, 1, sizeof(got) - 1, cr_get_redirected_stderr());
+    got[n] = '\0';
+    cr_assert_not_null(strstr(got, "] [warn] [w2#17] conn 1\n"), "stderr was \"%s\"", got);
+    cr_assert_not_null(strstr(got, "] [warn] [w2] loop 2\n"), "stderr was \"%s\"", got);
+    cr_assert_not_null(strstr(got, "] [warn] [#17] conn 3\n"), "stderr was \"%s\"", got);
+}
+
+struct burst {
+    unsigned worker;
+    uv_barrier_t *go;
+};
+
+static void log_burst(void *arg)
+{
+    struct burst *b = arg;
+    uvh_log_set_worker(b->worker);
+    uv_barrier_wait(b->go);
+    for (int i = 0; i < 2000; i++)
+        uvh_clog(UVH_LOG_WARN, (uint64_t)i + 1, "%0*d", 40 + i % 200, 0);
+}
+
+/* Lines logged by several loops at once never mix: every line is whole, and every line of
+ * every thread is there (the batches are swapped and written in order, none lost). */
+Test(log, lines_from_threads_never_interleave)
+{
+    enum { THREADS = 4 };
+    uv_thread_t t[THREADS];
+    struct burst b[THREADS];
+    uv_barrier_t go;
+
+    /* A file, not criterion's redirect: its pipe would not hold 8000 lines. */
+    FILE *f = tmpfile();
+    cr_assert_not_null(f);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    cr_assert_eq(dup2(fileno(f), STDERR_FILENO), STDERR_FILENO);
+    cr_assert_eq(uv_barrier_init(&go, THREADS), 0);
+    for (unsigned i = 0; i < THREADS; i++) {
+        b[i] = (struct burst){i + 1, &go};
+        cr_assert_eq(uv_thread_create(&t[i], log_burst, &b[i]), 0);
+    }
+    for (unsigned i = 0; i < THREADS; i++)
+        uv_thread_join(&t[i]);
+    uv_barrier_destroy(&go);
+    uvh_log_flush();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    rewind(f);
+
+    char line[1024];
+    unsigned counts[THREADS + 1] = {0};
+    while (fgets(line, sizeof(line), f)) {
+        unsigned w, id;
+        int zeros_at = 0;
+        cr_assert_eq(sscanf(line, "[%*[0-9-] %*[0-9:]] [warn] [w%u#%u] %n", &w, &id, &zeros_at), 2,
+                     "mixed line: %s", line);
+        cr_assert(w >= 1 && w <= THREADS, "line: %s", line);
+        size_t zeros = strspn(line + zeros_at, "0");
+        cr_assert_eq(zeros, 40 + (id - 1) % 200, "line of w%u #%u cut or mixed: %s", w, id, line);
+        cr_assert_str_eq(line + zeros_at + zeros, "\n", "line: %s", line);
+        counts[w]++;
+    }
+    for (unsigned i = 1; i <= THREADS; i++)
+        cr_expect_eq(counts[i], 2000, "w%u: %u of 2000 lines", i, counts[i]);
 }

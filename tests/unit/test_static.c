@@ -83,7 +83,7 @@ Test(static_handler, regress_10_11_long_root_path_bound, .fini = remove_long_roo
     struct uvh_exchange *x = calloc(1, sizeof(*x));
     struct uvh_static_file *f = malloc(sizeof(*f));
     cr_assert(x && f);
-    x->env = &s->cenv.env;
+    x->env = &s->w[0].cenv.env;
     x->peer = "127.0.0.1:1";
     /* The handler takes its state from its free list: put a canaried one there first. */
     memset(f->small, CANARY, sizeof(f->small));
