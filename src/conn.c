@@ -264,6 +264,11 @@ void uvh_conn_close(struct uvh_conn *c, const char *reason)
     c->close_reason = reason;
     set_state(c, UVH_CONN_CLOSING);
     stop_reading(c);
+    /* No handler holds the exchange (refs counts only the stream): give it back now, not at
+     * the close callback an iteration later, so a burst of closing connections does not hold
+     * one each. */
+    if (c->refs == 1)
+        release_exchange(c);
     uv_close(&c->io.handle, on_close);
 }
 
