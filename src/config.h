@@ -41,6 +41,7 @@ struct uvh_config {
     bool workers_auto;              /* --workers auto: as many as libuv reports CPUs */
     bool handoff; /* --accept handoff: one loop accepts for every loop even where the kernel
                      could balance them (elsewhere than Linux it always does) */
+    bool sendfile;                  /* large files go out with sendfile(2) where there is one */
     enum uvh_log_level log_level;
     size_t n_allow_hosts;
     const char *allow_hosts[UVH_ALLOW_HOSTS_MAX]; /* --allow-host NAME[:PORT], from argv */
