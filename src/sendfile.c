@@ -23,16 +23,15 @@ bool uvh_sendfile_available(void)
     return true;
 }
 
-/* Threadpool: waits up to *left_ms for room in the socket (or an error on it, which the next
- * sendfile names); false when the time ran out. */
-static bool wait_room(uv_os_fd_t sock, int *left_ms)
+/* Threadpool: waits for room in the socket (or an error on it, which the next sendfile names)
+ * until deadline_ns (uv_hrtime); false when that has passed. */
+static bool wait_room(uv_os_fd_t sock, uint64_t deadline_ns)
 {
     struct pollfd p = {.fd = sock, .events = POLLOUT};
-    uint64_t t0 = uv_hrtime();
-    int n = poll(&p, 1, *left_ms);
-    int spent = (int)((uv_hrtime() - t0) / 1000000);
-    *left_ms = spent < *left_ms ? *left_ms - spent : 0;
-    return n > 0;
+    uint64_t now = uv_hrtime();
+    if (now >= deadline_ns)
+        return false;
+    return poll(&p, 1, (int)((deadline_ns - now + 999999) / 1000000)) > 0;
 }
 
 /* Threadpool: sends until the budget is spent, the range is done, or the socket stays full for
@@ -41,7 +40,10 @@ static void send_work(struct uvh_job *j)
 {
     struct uvh_sendfile *s = container_of(j, struct uvh_sendfile, job);
     uint64_t sent = 0;
-    int err = 0, left_ms = s->wait_ms;
+    int err = 0;
+    /* The job's waits end at this time, however many there are (a slow client drains the
+     * socket a little at a time). */
+    uint64_t deadline = s->wait_ms > 0 ? uv_hrtime() + (uint64_t)s->wait_ms * 1000000 : 0;
 
     while (s->remaining > 0 && sent < UVH_SENDFILE_BUDGET) {
         uint64_t want = UVH_SENDFILE_BUDGET - sent;
@@ -57,7 +59,7 @@ static void send_work(struct uvh_job *j)
             err = UV_EOF; /* the file is shorter than the range */
             break;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (left_ms > 0 && wait_room(s->sock, &left_ms))
+            if (deadline && wait_room(s->sock, deadline))
                 continue;
             err = UV_EAGAIN;
             break;
