@@ -49,10 +49,10 @@ struct exchange {
     uv_file sf_file;
     uint64_t sf_offset, sf_len;
     uvh_exchange_file_cb file_cb;
-    uint64_t start_ns;           /* when the request's first byte was parsed */
-    const char *host_verdict;    /* for the access log: static string */
-    size_t in_len;               /* bytes received into in[] */
-    size_t in_parsed;            /* bytes of in[] the parser has consumed */
+    uint64_t start_ns;        /* when the request's first byte was parsed */
+    const char *host_verdict; /* for the access log: static string */
+    size_t in_len;            /* bytes received into in[] */
+    size_t in_parsed;         /* bytes of in[] the parser has consumed */
     /* The small fields first, then the big buffers (the response's, then the input): what a
      * request touches of them is their first bytes, a few pages in all. */
     struct uvh_exchange pub;
