@@ -24,14 +24,19 @@ bool uvh_sendfile_available(void)
 }
 
 /* Threadpool: waits for room in the socket (or an error on it, which the next sendfile names)
- * until deadline_ns (uv_hrtime); false when that has passed. */
-static bool wait_room(uv_os_fd_t sock, uint64_t deadline_ns)
+ * for at most *left_ns, and takes the time it waited off it; false when none came. poll says
+ * POLLOUT only once a third of the send buffer is free, so a slow client costs a wait per third
+ * of a buffer, never one per byte. */
+static bool wait_room(uv_os_fd_t sock, uint64_t *left_ns)
 {
     struct pollfd p = {.fd = sock, .events = POLLOUT};
-    uint64_t now = uv_hrtime();
-    if (now >= deadline_ns)
+    if (*left_ns == 0)
         return false;
-    return poll(&p, 1, (int)((deadline_ns - now + 999999) / 1000000)) > 0;
+    uint64_t t0 = uv_hrtime();
+    int n = poll(&p, 1, (int)((*left_ns + 999999) / 1000000));
+    uint64_t spent = uv_hrtime() - t0;
+    *left_ns = spent < *left_ns ? *left_ns - spent : 0;
+    return n > 0;
 }
 
 /* Threadpool: sends until the budget is spent, the range is done, or the socket stays full for
@@ -41,9 +46,7 @@ static void send_work(struct uvh_job *j)
     struct uvh_sendfile *s = container_of(j, struct uvh_sendfile, job);
     uint64_t sent = 0;
     int err = 0;
-    /* The job's waits end at this time, however many there are (a slow client drains the
-     * socket a little at a time). */
-    uint64_t deadline = s->wait_ms > 0 ? uv_hrtime() + (uint64_t)s->wait_ms * 1000000 : 0;
+    uint64_t wait_left = (uint64_t)s->wait_ms * 1000000; /* for all of the job's waits */
 
     while (s->remaining > 0 && sent < UVH_SENDFILE_BUDGET) {
         uint64_t want = UVH_SENDFILE_BUDGET - sent;
@@ -59,7 +62,7 @@ static void send_work(struct uvh_job *j)
             err = UV_EOF; /* the file is shorter than the range */
             break;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (deadline && wait_room(s->sock, deadline))
+            if (wait_room(s->sock, &wait_left))
                 continue;
             err = UV_EAGAIN;
             break;

@@ -14,7 +14,8 @@
 /* Bytes one threadpool job may send before it hands the loop back its turn (other connections'
  * jobs wait behind it on a busy pool). */
 #define UVH_SENDFILE_BUDGET (4u * 1024 * 1024)
-/* How long one job may wait for room in a full socket before the loop takes over the wait. */
+/* How long one job may wait in all for room in a full socket; past it the loop takes over the
+ * wait, without holding a thread. */
 #define UVH_SENDFILE_WAIT_MS 10
 
 struct uvh_sendfile;
@@ -28,9 +29,10 @@ typedef void (*uvh_sendfile_progress_cb)(struct uvh_sendfile *s);
 typedef void (*uvh_sendfile_done_cb)(struct uvh_sendfile *s, int status);
 
 /* One transfer, embedded in its owner (container_of gets it back). Sending runs in threadpool
- * jobs, each calling sendfile on the non-blocking socket until it would block, the budget is
- * spent or the range is done; when the socket is full, a poll handle on the loop waits for it
- * to drain before the next job. Only one job runs at a time. */
+ * jobs, each calling sendfile on the non-blocking socket until the budget is spent or the range
+ * is done; a job that finds the socket full waits for room itself (up to UVH_SENDFILE_WAIT_MS
+ * in all, and only while the pool has threads to spare), and past that a poll handle on the
+ * loop waits before the next job. Only one job runs at a time. */
 struct uvh_sendfile {
     struct uvh_job job;
     uv_poll_t poll; /* on `sock`; initialised the first time the socket is full */
