@@ -84,7 +84,7 @@ Test(server, idle_connection_is_small, .timeout = 20)
 
 /* Issue 12: a socketpair connection (the fuzzer's, uvh_server_open_pipe) keeps the read+write
  * path for a large file, --sendfile on or not, and gets it byte for byte. */
-Test(server, socketpair_large_file_reads_and_writes, .timeout = 30)
+Test(server, socketpair_large_file_reads_and_writes, .timeout = 20)
 {
     struct uvh_config cfg;
     struct uvh_server *s = new_server(&cfg);
