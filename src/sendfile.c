@@ -99,12 +99,13 @@ static void end(struct uvh_sendfile *s, int status)
     s->done(s, status);
 }
 
-/* A job may wait for room itself only while the pool has threads to spare: a trip through the
- * loop costs three wake-ups (loop, pool thread, loop), and on a busy machine the socket can
- * drain meanwhile; but a thread held by a slow client is one a file open cannot have. */
+/* A job may wait for room itself only while another pool thread stays free for everything
+ * else (opens, reads, other transfers): a trip through the loop costs three wake-ups (loop,
+ * pool thread, loop), and on a busy machine the socket can drain meanwhile; the wait is
+ * bounded (UVH_SENDFILE_WAIT_MS), so a slow client delays a queued job by at most that. */
 static int submit(struct uvh_sendfile *s)
 {
-    s->wait_ms = s->pool->jobs < s->pool->width / 2 ? UVH_SENDFILE_WAIT_MS : 0;
+    s->wait_ms = s->pool->jobs + 1 < s->pool->width ? UVH_SENDFILE_WAIT_MS : 0;
     return uvh_pool_submit(s->pool, &s->job, send_work, on_sent);
 }
 

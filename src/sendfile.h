@@ -31,7 +31,7 @@ typedef void (*uvh_sendfile_done_cb)(struct uvh_sendfile *s, int status);
 /* One transfer, embedded in its owner (container_of gets it back). Sending runs in threadpool
  * jobs, each calling sendfile on the non-blocking socket until the budget is spent or the range
  * is done; a job that finds the socket full waits for room itself (up to UVH_SENDFILE_WAIT_MS
- * in all, and only while the pool has threads to spare), and past that a poll handle on the
+ * in all, and only while another pool thread stays free), and past that a poll handle on the
  * loop waits before the next job. Only one job runs at a time. */
 struct uvh_sendfile {
     struct uvh_job job;
