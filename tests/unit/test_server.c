@@ -122,7 +122,7 @@ Test(server, socketpair_large_file_reads_and_writes, .timeout = 20)
     cr_assert_eq(len - (size_t)(body - reply), size, "body of %llu bytes, file of %llu",
                  (unsigned long long)(len - (size_t)(body - reply)), (unsigned long long)size);
     cr_assert(memcmp(body, file, size) == 0, "the body differs from the file");
-    cr_expect_eq(s->cenv.sendfile_responses, 0, "a socketpair connection used sendfile");
+    cr_expect_eq(s->w[0].cenv.sendfile_responses, 0, "a socketpair connection used sendfile");
     free(reply);
     free(file);
     uvh_server_free(s);
