@@ -29,11 +29,13 @@ const struct uvh_config uvh_config_defaults = {
     .file_cache = 32 * 1024 * 1024,
     .file_cache_validity_s = 1,
     .workers = 1,
+    .sendfile = true,
     .log_level = UVH_LOG_INFO,
 };
 
 enum opt_kind {
     OPT_UINT,
+    OPT_SWITCH,
     OPT_STR,
     OPT_LEVEL,
     OPT_MIME,
@@ -90,6 +92,8 @@ static const struct option_row options[] = {
     {"accept", 0, OPT_ACCEPT, 0, 0, 0, "reuseport|handoff",
      "with several workers: a listener per loop (Linux, the default there) or one loop accepting "
      "for all (elsewhere)"},
+    {"sendfile", 0, OPT_SWITCH, F(sendfile), 0, 0, "on|off",
+     "send large files with sendfile(2) where the system has it (on)"},
     {"log-level", 'l', OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "error, warn, info or debug (info)"},
     {"mime", 'm', OPT_MIME, 0, 0, 0, ".EXT=TYPE",
      "add or override a MIME type (repeatable); application/octet-stream means a download"},
@@ -190,6 +194,13 @@ static int apply(struct uvh_config *cfg, const struct option_row *o, const char 
                      value, o->min, o->max);
             return -1;
         }
+        return 0;
+    case OPT_SWITCH:
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+            snprintf(err, errlen, "invalid %s '%s': expected on or off", o->name, value);
+            return -1;
+        }
+        *(bool *)(base + o->offset) = strcmp(value, "on") == 0;
         return 0;
     case OPT_STR:
         if (*value == '\0') {

@@ -39,8 +39,9 @@ struct uvh_config {
     unsigned file_cache_validity_s; /* how long a cached answer about a file is trusted */
     unsigned workers;               /* event loops, one thread each (--workers N or auto) */
     bool workers_auto;              /* --workers auto: as many as libuv reports CPUs */
-    bool handoff; /* --accept handoff: one loop accepts for every loop even where the kernel
-                     could balance them (elsewhere than Linux it always does) */
+    bool handoff;  /* --accept handoff: one loop accepts for every loop even where the kernel
+                      could balance them (elsewhere than Linux it always does) */
+    bool sendfile; /* large files go out with sendfile(2) where there is one */
     enum uvh_log_level log_level;
     size_t n_allow_hosts;
     const char *allow_hosts[UVH_ALLOW_HOSTS_MAX]; /* --allow-host NAME[:PORT], from argv */

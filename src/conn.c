@@ -21,6 +21,7 @@
 #include "host.h"
 #include "log.h"
 #include "router.h"
+#include "sendfile.h"
 #include "strbuf.h"
 #include "timeouts.h"
 
@@ -41,10 +42,17 @@ struct exchange {
     bool head_replaced;          /* the head did not fit: a 500 went out instead */
     size_t body_start;           /* offset in in[] where the body begins */
     uv_buf_t wbufs[2];           /* what that write carries (head, body chunk) */
-    uint64_t start_ns;           /* when the request's first byte was parsed */
-    const char *host_verdict;    /* for the access log: static string */
-    size_t in_len;               /* bytes received into in[] */
-    size_t in_parsed;            /* bytes of in[] the parser has consumed */
+    /* A file range going out with sendfile after the head: the handler's file, open until
+     * file_cb has run. `sending` while sf is started and its done has not run. */
+    struct uvh_sendfile sf;
+    bool sending;
+    uv_file sf_file;
+    uint64_t sf_offset, sf_len;
+    uvh_exchange_file_cb file_cb;
+    uint64_t start_ns;        /* when the request's first byte was parsed */
+    const char *host_verdict; /* for the access log: static string */
+    size_t in_len;            /* bytes received into in[] */
+    size_t in_parsed;         /* bytes of in[] the parser has consumed */
     /* The small fields first, then the big buffers (the response's, then the input): what a
      * request touches of them is their first bytes, a few pages in all. */
     struct uvh_exchange pub;
@@ -193,6 +201,7 @@ static bool take_exchange(struct uvh_conn *c)
     x->pub.peer = c->peer;
     x->pub.id = c->id;
     x->pub.route = NULL;
+    x->sending = false;
     x->in_len = x->in_parsed = 0;
     llhttp_init(&x->parser, HTTP_REQUEST, &uvh_request_settings);
     exchange_reset(x);
@@ -264,6 +273,10 @@ void uvh_conn_close(struct uvh_conn *c, const char *reason)
     c->close_reason = reason;
     set_state(c, UVH_CONN_CLOSING);
     stop_reading(c);
+    /* A sendfile job holds its own duplicate of the socket: it ends after its current job (at
+     * most a budget's worth), or at once when it waits for room; the handler then finishes. */
+    if (c->x && c->x->sending)
+        uvh_sendfile_stop(&c->x->sf);
     /* No handler holds the exchange (refs counts only the stream): give it back now, not at
      * the close callback an iteration later, so a burst of closing connections does not hold
      * one each. */
@@ -423,6 +436,92 @@ static void write_body(struct uvh_conn *c, const char *body, size_t len, uvh_exc
 static struct uvh_conn *conn_of(struct uvh_exchange *pub)
 {
     return container_of(pub, struct exchange, pub)->conn;
+}
+
+/* Errors of the socket, not of the file: the client is gone. */
+static bool client_gone_error(int err)
+{
+    switch (err) {
+    case UV_EPIPE:
+    case UV_ECONNRESET:
+    case UV_ENOTCONN:
+    case UV_ECONNABORTED:
+    case UV_ETIMEDOUT:
+    case UV_EHOSTUNREACH:
+    case UV_ENETUNREACH:
+    case UV_ENETDOWN:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void on_file_progress(struct uvh_sendfile *s)
+{
+    struct uvh_conn *c = container_of(s, struct exchange, sf)->conn;
+    if (c->state == UVH_CONN_WRITE)
+        set_state(c, UVH_CONN_WRITE); /* progress: restart the write timer */
+}
+
+static void on_file_sent(struct uvh_sendfile *s, int status)
+{
+    struct exchange *x = container_of(s, struct exchange, sf);
+    struct uvh_conn *c = x->conn;
+
+    x->sending = false;
+    x->pub.res.bytes_sent += s->sent;
+    c->env->sendfile_bytes += s->sent;
+    c->env->sendfile_waits += s->waits;
+    if (client_gone_error(status)) { /* as a failed write */
+        uvh_clog(UVH_LOG_DEBUG, c->id, "write to %s failed: %s", c->peer, uv_strerror(status));
+        c->close_after = true;
+        uvh_conn_close(c, "client went away mid-response");
+    }
+    x->file_cb(&x->pub, s->sent, status);
+}
+
+/* The head is out: the kernel sends the file from here, one threadpool job at a time. */
+static int start_file(struct uvh_conn *c)
+{
+    struct exchange *x = c->x;
+    uv_os_fd_t fd;
+    int rc = uv_fileno(&c->io.handle, &fd);
+    if (rc == 0)
+        rc = uvh_sendfile_start(&x->sf, c->env->env.loop, c->env->env.pool, fd, x->sf_file,
+                                x->sf_offset, x->sf_len, on_file_progress, on_file_sent);
+    if (rc < 0)
+        return rc;
+    x->sending = true;
+    c->env->sendfile_responses++;
+    set_state(c, UVH_CONN_WRITE);
+    return 0;
+}
+
+static void on_file_head_written(struct uvh_exchange *pub, int status)
+{
+    struct uvh_conn *c = conn_of(pub);
+    struct exchange *x = c->x;
+    int rc = status < 0 ? status : start_file(c);
+    if (rc < 0)
+        x->file_cb(pub, 0, rc); /* a head error has closed the connection; else a file error */
+}
+
+static int send_file(struct uvh_conn *c, uv_file file, uint64_t offset, uint64_t len,
+                     uvh_exchange_file_cb cb)
+{
+    struct exchange *x = c->x;
+    if (!c->env->env.cfg->sendfile || c->pipe || !uvh_sendfile_available())
+        return UV_ENOTSUP;
+    x->sf_file = file;
+    x->sf_offset = offset;
+    x->sf_len = len;
+    x->file_cb = cb;
+    if (x->pub.res.head_len > 0)
+        return start_file(c);
+    /* The head goes first, whole: only one writer may use the socket at a time, and a
+     * sendfile job writes to it from another thread. */
+    write_head(c, NULL, 0, on_file_head_written);
+    return 0;
 }
 
 static void on_respond_done(struct uvh_exchange *pub, int status)
@@ -1196,6 +1295,12 @@ void uvh_exchange_write_body(struct uvh_exchange *x, const char *body, size_t le
                              uvh_exchange_write_cb cb)
 {
     write_body(conn_of(x), body, len, cb);
+}
+
+int uvh_exchange_send_file(struct uvh_exchange *x, uv_file file, uint64_t offset, uint64_t len,
+                           uvh_exchange_file_cb cb)
+{
+    return send_file(conn_of(x), file, offset, len, cb);
 }
 
 void uvh_exchange_finish(struct uvh_exchange *x)

@@ -65,6 +65,9 @@ struct uvh_conn_env {
      * next_id + 1, then steps by id_step (loop w of N: w + 1, w + 1 + N, ...). */
     uint64_t next_id;
     uint64_t id_step;
+    /* Responses whose body went out with sendfile, their bytes, and the times a sendfile
+     * found the socket full and waited for room. */
+    uint64_t sendfile_responses, sendfile_bytes, sendfile_waits;
 };
 
 /* Accepts a client from the listener. Returns 0 and the new connection, not yet started, or a

@@ -68,6 +68,20 @@ void uvh_exchange_write_head(struct uvh_exchange *x, const char *body, size_t le
 void uvh_exchange_write_body(struct uvh_exchange *x, const char *body, size_t len,
                              uvh_exchange_write_cb cb);
 
+/* A file range handed to uvh_exchange_send_file ended: `sent` of its bytes went out. status is
+ * 0 (all of them), UV_ECANCELED or another error with the connection closing (the client went
+ * away, a stop), or a file error (UV_EOF: shorter than promised) with the connection still
+ * open: the rest may still be sent another way. */
+typedef void (*uvh_exchange_file_cb)(struct uvh_exchange *x, uint64_t sent, int status);
+
+/* Sends the head of x->res unless it went out already, then len > 0 bytes of `file` from
+ * `offset`, copied by the kernel on the threadpool (sendfile): the loop never reads the file
+ * and no buffer holds it. Returns 0 (cb will run, the file must stay open until then), or an
+ * error and nothing was sent: UV_ENOTSUP when this connection cannot (no sendfile on this
+ * system, not a TCP socket, --sendfile off); write the bytes instead. */
+int uvh_exchange_send_file(struct uvh_exchange *x, uv_file file, uint64_t offset, uint64_t len,
+                           uvh_exchange_file_cb cb);
+
 /* The handler is done with the request (sent everything, or gave up after an error). */
 void uvh_exchange_finish(struct uvh_exchange *x);
 

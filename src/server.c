@@ -970,6 +970,11 @@ static int run_loop(struct uvh_worker *w)
     uv_mutex_unlock(&s->lock);
     free(handed);
     uvh_router_stop(); /* this thread ran the loop: handlers drop their per-thread caches */
+    if (w->cenv.sendfile_responses > 0)
+        uvh_log(UVH_LOG_INFO, "Sendfile: %llu responses, %llu bytes, %llu waits for a full socket",
+                (unsigned long long)w->cenv.sendfile_responses,
+                (unsigned long long)w->cenv.sendfile_bytes,
+                (unsigned long long)w->cenv.sendfile_waits);
     uv_walk(&w->loop, close_walk_cb, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&w->loop);

@@ -183,6 +183,42 @@ static void on_chunk_written(struct uvh_exchange *x, int status)
         read_next(x);
 }
 
+/* Sends what remains of the body through one buffer: a read job, then its write, then the next
+ * read. The head goes with the first bytes unless it went out already. */
+static void stream_chunks(struct uvh_exchange *x)
+{
+    struct uvh_static_file *f = x->h.file;
+    if (f->remaining > sizeof(f->small)) {
+        f->chunk = malloc(UVH_FILE_CHUNK);
+        if (!f->chunk) {
+            if (x->res.head_len > 0)
+                uvh_exchange_abort(x, "out of memory");
+            close_then(x, x->res.head_len > 0 ? UVH_STATUS_NONE : UVH_STATUS_SERVICE_UNAVAILABLE);
+            return;
+        }
+        f->chunk_cap = UVH_FILE_CHUNK;
+    }
+    f->chunk_len = 0;
+    read_next(x);
+}
+
+/* The sendfile of the body ended. A file error leaves the connection open: the rest goes
+ * through reads, which report the error if it persists (a file that shrank: "unexpected end of
+ * file", then the connection ends since the promised length cannot be met). */
+static void on_file_sent(struct uvh_exchange *x, uint64_t sent, int status)
+{
+    struct uvh_static_file *f = x->h.file;
+    f->offset += sent;
+    f->remaining -= sent;
+    if (status == 0 || status == UV_ECANCELED || uvh_exchange_gone(x)) {
+        close_then(x, UVH_STATUS_NONE);
+        return;
+    }
+    uvh_clog(UVH_LOG_DEBUG, x->id, "sendfile of %s stopped at offset %llu: %s; reading instead",
+             f->path, (unsigned long long)f->offset, uv_strerror(status));
+    stream_chunks(x);
+}
+
 /* Threadpool: one read into f->rbuf; the result is the byte count or a libuv error. */
 static void read_work(struct uvh_job *j)
 {
@@ -467,16 +503,12 @@ static void respond_file(struct uvh_exchange *x, const uv_stat_t *st, struct uvh
         uvh_exchange_respond_body(x, f->small + f->offset, len);
         return;
     }
-    if (f->remaining > sizeof(f->small)) {
-        f->chunk = malloc(UVH_FILE_CHUNK);
-        if (!f->chunk) {
-            close_then(x, UVH_STATUS_SERVICE_UNAVAILABLE);
-            return;
-        }
-        f->chunk_cap = UVH_FILE_CHUNK;
-    }
-    f->chunk_len = 0;
-    read_next(x);
+    /* A large body goes from the file to the socket in the kernel where it can (no copy, no
+     * buffer); a smaller one costs one read and a write that carries the head too. */
+    if (f->remaining >= UVH_SENDFILE_MIN &&
+        uvh_exchange_send_file(x, f->fd, f->offset, f->remaining, on_file_sent) == 0)
+        return;
+    stream_chunks(x);
 }
 
 /* Both paths are real (canonical) paths. On Windows they compare case-insensitively and with

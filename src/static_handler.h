@@ -15,7 +15,8 @@
 #define UVH_FILE_CHUNK                                                                             \
     (256 * 1024)             /* bytes read per step when a body does not fit the head write */
 #define UVH_FILE_SMALL 16384 /* bodies up to this go out in the same write as the head */
-#define UVH_BOUNDARY_LEN 32  /* hex digits of a multipart/byteranges boundary */
+#define UVH_SENDFILE_MIN (64 * 1024) /* bodies from this size go out with sendfile if they can */
+#define UVH_BOUNDARY_LEN 32          /* hex digits of a multipart/byteranges boundary */
 
 /* Per-request state of the static handler, owned by it (x->h.file) from the request's start to
  * its release; kept on a free list between requests. */

@@ -87,6 +87,13 @@ void th_stop(struct th_server *ts)
     uv_thread_join(&ts->thread);
     cr_expect_eq(ts->run_rc, 0, "uv_loop_close failed: a handle was left open");
     cr_expect_eq(ts->srv->n_conns, 0, "connections left after stop");
+    ts->sendfile_responses = ts->sendfile_bytes = ts->sendfile_waits = 0;
+    for (unsigned i = 0; i < ts->srv->n_workers; i++) {
+        const struct uvh_conn_env *e = &ts->srv->w[i].cenv;
+        ts->sendfile_responses += e->sendfile_responses;
+        ts->sendfile_bytes += e->sendfile_bytes;
+        ts->sendfile_waits += e->sendfile_waits;
+    }
     uvh_server_free(ts->srv);
     ts->srv = NULL;
 }

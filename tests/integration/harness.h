@@ -19,13 +19,16 @@ struct th_server {
     char host[64];
     int port;
     char root[4096]; /* the directory the server serves */
+    /* The server's sendfile figures, read by th_stop once its loop has ended. */
+    unsigned long long sendfile_responses, sendfile_bytes, sendfile_waits;
 };
 
 /* Starts the server for a test. `tweak` may change the config; a test that needs its own
  * settings passes one and is skipped when the suite runs against an external server. */
 void th_start(struct th_server *ts, void (*tweak)(struct uvh_config *cfg));
 
-/* Stops the in-process server and asserts its loop closed with no handle left. */
+/* Stops the in-process server and asserts its loop closed with no handle left; keeps its
+ * sendfile figures in ts. */
 void th_stop(struct th_server *ts);
 
 /* A live connection of the in-process server, on whichever loop; NULL when there is none. */

@@ -14,6 +14,7 @@ struct fake_calls {
     int continues;       /* uvh_exchange_send_continue */
     int finished;        /* uvh_exchange_finish */
     int resumed;         /* uvh_exchange_resume_body */
+    int send_files;      /* uvh_exchange_send_file (answers UV_ENOTSUP: the bytes are written) */
     const char *aborted; /* uvh_exchange_abort's reason */
 };
 

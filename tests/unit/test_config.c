@@ -421,6 +421,28 @@ Test(config, version)
     }
 }
 
+Test(config, sendfile_switch)
+{
+    static const struct {
+        const char *args[3];
+        bool want;
+    } cases[] = {
+        {{NULL}, true}, /* on by default */
+        {{"--sendfile", "off", NULL}, false},
+        {{"--sendfile=off", NULL}, false},
+        {{"--sendfile", "on", NULL}, true},
+    };
+    for (size_t i = 0; i < N(cases); i++) {
+        struct args a;
+        struct uvh_config cfg;
+        char err[256];
+        cr_assert_eq(parse(&a, cases[i].args, &cfg, stdout, err, sizeof(err)), UVH_CONFIG_RUN,
+                     "%s: %s", show(cases[i].args), err);
+        cr_assert_eq(cfg.sendfile, cases[i].want, "%s: sendfile is %d", show(cases[i].args),
+                     cfg.sendfile);
+    }
+}
+
 Test(config, rejected)
 {
     static const char *const cases[][4] = {
@@ -475,6 +497,10 @@ Test(config, rejected)
         {"--mime", ".a\\b=text/css", NULL},
         {"--mime", ".tar.gz=application/gzip", NULL},
         {"--mime", ".abcdefghijklmnopq=text/x", NULL}, /* extension longer than 15 */
+        {"--sendfile", "yes", NULL},
+        {"--sendfile", "ON", NULL},
+        {"--sendfile=", NULL},
+        {"--sendfile", NULL},
         {"--help=yes", NULL},
         {"--version=1", NULL},
         {"9000", "0.0.0.0", "4", "extra"}, /* a fourth positional */
@@ -517,6 +543,7 @@ Test(config, error_messages_name_the_problem)
         {{"--log-level", "loud", NULL}, "loud"},
         {{"--workers", "0", NULL}, "invalid workers '0': expected auto or a whole number from 1"},
         {{"--mime", "css=text/css", NULL}, "css=text/css"},
+        {{"--sendfile", "1", NULL}, "on or off"},
     };
     for (size_t i = 0; i < N(cases); i++) {
         struct args a;
