@@ -9,8 +9,11 @@
 #ifdef __linux__
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #endif
 
@@ -177,6 +180,12 @@ int uvh_sendfile_start(struct uvh_sendfile *s, uv_loop_t *loop, struct uvh_pool 
     s->sock = fcntl(sock, F_DUPFD_CLOEXEC, 0);
     if (s->sock < 0)
         return -errno;
+#ifdef TCP_NOTSENT_LOWAT
+    /* Best effort: a kernel without it (before 3.12) sends as before. The option stays on the
+     * socket for the rest of the connection, which only makes later writes wake up sooner. */
+    int lowat = UVH_SENDFILE_NOTSENT_LOWAT;
+    (void)setsockopt(s->sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+#endif
     int rc = submit(s);
     if (rc < 0) {
         close(s->sock);
