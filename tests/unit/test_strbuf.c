@@ -63,8 +63,7 @@ Test(strbuf, milliseconds_round_like_printf)
 
 Test(strbuf, overflow_cuts_and_says_so)
 {
-    char buf[8] = {0};
-    char canary[4] = {'x', 'x', 'x', 'x'};
+    char buf[8] = {0}; /* capacity 5: bytes 5..7 must stay untouched */
     struct uvh_strbuf b = uvh_sb(buf, 5);
     uvh_sb_str(&b, "abc");
     cr_expect(!b.full);
@@ -73,6 +72,5 @@ Test(strbuf, overflow_cuts_and_says_so)
     expect_text(&b, "abcde");
     uvh_sb_u64(&b, 12345);
     cr_expect_eq(b.len, 5);
-    cr_expect_eq(buf[5], 0, "wrote past the capacity");
-    cr_expect_eq(canary[0], 'x');
+    cr_expect(buf[5] == 0 && buf[6] == 0 && buf[7] == 0, "wrote past the capacity");
 }
