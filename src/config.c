@@ -30,6 +30,7 @@ const struct uvh_config uvh_config_defaults = {
     .file_cache_validity_s = 1,
     .workers = 1,
     .sendfile = true,
+    .defer_accept_s = 1,
     .log_level = UVH_LOG_INFO,
 };
 
@@ -94,6 +95,9 @@ static const struct option_row options[] = {
      "for all (elsewhere)"},
     {"sendfile", 0, OPT_SWITCH, F(sendfile), 0, 0, "on|off",
      "send large files with sendfile(2) where the system has it (on)"},
+    {"defer-accept", 0, OPT_UINT, F(defer_accept_s), 0, 600, "SECONDS",
+     "Linux: hand a connection over when its first bytes arrive, or after this long, 0 = at "
+     "once (1)"},
     {"log-level", 'l', OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "error, warn, info or debug (info)"},
     {"mime", 'm', OPT_MIME, 0, 0, 0, ".EXT=TYPE",
      "add or override a MIME type (repeatable); application/octet-stream means a download"},

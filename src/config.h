@@ -42,6 +42,7 @@ struct uvh_config {
     bool handoff;  /* --accept handoff: one loop accepts for every loop even where the kernel
                       could balance them (elsewhere than Linux it always does) */
     bool sendfile; /* large files go out with sendfile(2) where there is one */
+    unsigned defer_accept_s; /* Linux TCP_DEFER_ACCEPT on the listeners; 0 = off */
     enum uvh_log_level log_level;
     size_t n_allow_hosts;
     const char *allow_hosts[UVH_ALLOW_HOSTS_MAX]; /* --allow-host NAME[:PORT], from argv */

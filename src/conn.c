@@ -19,6 +19,7 @@
 #include <llhttp.h>
 
 #include "host.h"
+#include "listen.h"
 #include "log.h"
 #include "router.h"
 #include "sendfile.h"
@@ -1375,13 +1376,15 @@ static int conn_born(struct uvh_conn *c, struct uvh_conn **out)
     return 0;
 }
 
-/* A TCP client: no Nagle delay (each response is one write), and the peer's address. */
+/* A TCP client: no Nagle delay (each response is one write; on Linux the socket has it from
+ * the listener), and the peer's address. */
 static int tcp_born(struct uvh_conn *c, struct uvh_conn **out)
 {
     struct sockaddr_storage ss;
     int len = sizeof(ss);
 
-    uv_tcp_nodelay(&c->io.tcp, 1);
+    if (!uvh_listen_inherits_nodelay())
+        uv_tcp_nodelay(&c->io.tcp, 1);
     if (uv_tcp_getpeername(&c->io.tcp, (struct sockaddr *)&ss, &len) == 0) {
         format_peer(&ss, c->peer, sizeof(c->peer));
         c->proxied = uvh_proxy_trusted(&c->env->proxy_trust, (const struct sockaddr *)&ss);

@@ -1,6 +1,7 @@
 /* listen.c - owns how a listening socket is made: on Linux the socket is created here with
- * SO_REUSEPORT set before bind (libuv 1.44 has no flag for it), then handed to libuv; elsewhere
- * libuv binds it. It never accepts: the server's loops do. */
+ * SO_REUSEPORT set before bind (libuv 1.44 has no flag for it), TCP_NODELAY for accepted sockets
+ * to inherit, and TCP_DEFER_ACCEPT, then handed to libuv; elsewhere libuv binds it. It never
+ * accepts: the server's loops do. */
 #ifdef __linux__
 #define _DEFAULT_SOURCE /* SO_REUSEPORT is not POSIX */
 #endif
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #endif
@@ -33,15 +35,21 @@ static socklen_t addr_len(const struct sockaddr *addr)
 }
 
 /* The socket libuv would make for uv_tcp_bind (SO_REUSEADDR, non-blocking, close-on-exec),
- * plus SO_REUSEPORT: bound by hand, since the option must be set before bind. */
-static int open_reuseport(const struct sockaddr *addr)
+ * plus SO_REUSEPORT: bound by hand, since the option must be set before bind. Linux copies a
+ * listener's TCP_NODELAY to the sockets it accepts (h2o relies on the same), which saves a
+ * setsockopt per connection. TCP_DEFER_ACCEPT: the kernel hands over a connection when its
+ * first bytes arrive, or after about defer_s seconds without any (then it is accepted as
+ * usual), so accepting and reading the request take one wake-up instead of two. */
+static int open_reuseport(const struct sockaddr *addr, unsigned defer_s)
 {
-    int one = 1;
+    int one = 1, defer = (int)defer_s;
     int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
+        (defer > 0 && setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer)) != 0) ||
         bind(fd, addr, addr_len(addr)) != 0) {
         int err = -errno;
         close(fd);
@@ -51,14 +59,23 @@ static int open_reuseport(const struct sockaddr *addr)
 }
 #endif
 
+bool uvh_listen_inherits_nodelay(void)
+{
+#ifdef __linux__
+    return true;
+#else
+    return false;
+#endif
+}
+
 int uvh_listen_open(uv_loop_t *loop, uv_tcp_t *tcp, const struct sockaddr *addr, int backlog,
-                    uv_connection_cb cb)
+                    unsigned defer_s, uv_connection_cb cb)
 {
     int rc = uv_tcp_init(loop, tcp);
     if (rc != 0)
         return rc;
 #ifdef __linux__
-    int fd = open_reuseport(addr);
+    int fd = open_reuseport(addr, defer_s);
     if (fd < 0)
         return fd; /* -errno is libuv's error code on Unix */
     rc = uv_tcp_open(tcp, fd);
@@ -67,6 +84,7 @@ int uvh_listen_open(uv_loop_t *loop, uv_tcp_t *tcp, const struct sockaddr *addr,
         return rc;
     }
 #else
+    (void)defer_s;
     rc = uv_tcp_bind(tcp, addr, 0);
     if (rc != 0)
         return rc;

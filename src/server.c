@@ -702,7 +702,7 @@ static int bind_listeners(struct uvh_server *s, const struct uvh_config *cfg)
     for (unsigned i = 0; i < n; i++) {
         struct uvh_worker *w = &s->w[i];
         rc = uvh_listen_open(&w->loop, &w->listener, (const struct sockaddr *)&addr, 511,
-                             on_connection);
+                             cfg->defer_accept_s, on_connection);
         if (rc != 0) {
             uvh_log_uv(UVH_LOG_ERROR, rc, "Cannot listen on %s:%u", cfg->host,
                        i == 0 ? cfg->port : s->port);

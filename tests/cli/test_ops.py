@@ -405,6 +405,48 @@ def health_path_answers_ok_and_stays_out_of_the_access_log():
               "access log: %s" % lines)
 
 
+# ---- accepting ----
+
+@test
+def defer_accept_hands_over_a_connection_with_its_first_bytes():
+    """Linux TCP_DEFER_ACCEPT (--defer-accept, 1 s by default): a silent connection stays with
+    the kernel until its client sends, or until about the deferral has passed; with 0 the server
+    takes it at once. Elsewhere the option is accepted and does nothing."""
+    if sys.platform != "linux":
+        print("  (not Linux: nothing to defer)")
+        return
+    peer = r"Connection from 127\.0\.0\.1:%d$"
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_root(tmp)
+        with Server(["0", "--root", root]) as srv:
+            silent = srv.connect()
+            port = silent.getsockname()[1]
+            time.sleep(0.5)
+            check(srv.count(peer % port) == 0, "a silent connection was accepted at once:\n"
+                  + srv.text()[-800:])
+            t0 = time.monotonic()
+            talker = srv.connect()
+            talker.sendall(srv.request("/hello.html", extra=b"Connection: close\r\n"))
+            reply = talker.recv(65536)
+            check(status_of(reply) == 200, "the request after connect: %r" % reply[:200])
+            srv.wait_for(peer % talker.getsockname()[1])
+            check(srv.count(peer % port) == 0, "the silent connection was accepted with the other")
+            # After the deferral the kernel gives it up anyway: it is served like any other.
+            srv.wait_for(peer % port, timeout=6)
+            waited = time.monotonic() - t0 + 0.5
+            check(waited >= 0.9, "accepted after %.2f s, before the 1 s deferral" % waited)
+            silent.sendall(srv.request("/hello.html", extra=b"Connection: close\r\n"))
+            check(status_of(silent.recv(65536)) == 200, "the late request")
+            talker.close()
+            silent.close()
+            srv.stop()
+        with Server(["0", "--root", root, "--defer-accept", "0"]) as srv:
+            silent = srv.connect()
+            srv.wait_for(peer % silent.getsockname()[1], timeout=1)
+            silent.close()
+            srv.stop()
+
+
 # ---- systemd notifications ----
 
 class FakeSystemd:

@@ -443,6 +443,28 @@ Test(config, sendfile_switch)
     }
 }
 
+Test(config, defer_accept_seconds)
+{
+    static const struct {
+        const char *args[3];
+        unsigned want;
+    } cases[] = {
+        {{NULL}, 1}, /* on by default, like h2o */
+        {{"--defer-accept", "0", NULL}, 0},
+        {{"--defer-accept=30", NULL}, 30},
+        {{"--defer-accept", "600", NULL}, 600},
+    };
+    for (size_t i = 0; i < N(cases); i++) {
+        struct args a;
+        struct uvh_config cfg;
+        char err[256];
+        cr_assert_eq(parse(&a, cases[i].args, &cfg, stdout, err, sizeof(err)), UVH_CONFIG_RUN,
+                     "%s: %s", show(cases[i].args), err);
+        cr_assert_eq(cfg.defer_accept_s, cases[i].want, "%s: %u", show(cases[i].args),
+                     cfg.defer_accept_s);
+    }
+}
+
 Test(config, rejected)
 {
     static const char *const cases[][4] = {
@@ -498,6 +520,8 @@ Test(config, rejected)
         {"--mime", ".tar.gz=application/gzip", NULL},
         {"--mime", ".abcdefghijklmnopq=text/x", NULL}, /* extension longer than 15 */
         {"--sendfile", "yes", NULL},
+        {"--defer-accept", "601", NULL},
+        {"--defer-accept", "-1", NULL},
         {"--sendfile", "ON", NULL},
         {"--sendfile=", NULL},
         {"--sendfile", NULL},
