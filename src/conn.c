@@ -4,6 +4,7 @@
  * and only through set_state(); only this file and request.c touch llhttp. */
 #include "conn.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,10 +292,47 @@ static bool closing(const struct uvh_conn *c)
     return c->state == UVH_CONN_CLOSING;
 }
 
+/* A new connection's first bytes are usually there already: the listener defers a connection
+ * until they arrive (TCP_DEFER_ACCEPT, Linux). Read them at once, as libuv would: a request
+ * answered and closed in this turn never joins the loop's epoll set. True when on_read had
+ * them; false (nothing yet, or a system where libuv reads through IOCP) leaves it to libuv. */
+static bool read_at_once(struct uvh_conn *c)
+{
+#ifdef __linux__
+    uv_os_fd_t fd;
+    uv_buf_t buf;
+    ssize_t n;
+
+    if (c->env->env.cfg->defer_accept_s == 0 || uv_fileno(&c->io.handle, &fd) != 0)
+        return false;
+    on_alloc(&c->io.handle, 0, &buf);
+    if (buf.len == 0)
+        return false; /* no exchange: libuv's read reports it */
+    do
+        n = recv(fd, buf.base, buf.len, 0);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) { /* nothing yet; an end or an error libuv's read will see again */
+        release_exchange(c);
+        return false;
+    }
+    c->reading = true; /* as while libuv reads: on_read may stop it */
+    on_read(&c->io.stream, n, &buf);
+    if (closing(c) || !c->reading)
+        return true;
+    c->reading = false;
+    start_reading(c);
+    return true;
+#else
+    (void)c;
+    return false;
+#endif
+}
+
 void uvh_conn_start(struct uvh_conn *c)
 {
     set_state(c, UVH_CONN_READ_PROXY);
-    start_reading(c);
+    if (!read_at_once(c))
+        start_reading(c);
 }
 
 void uvh_conn_queue(struct uvh_conn *c)
@@ -1344,10 +1382,16 @@ static void format_peer(const struct sockaddr_storage *ss, char *out, size_t cap
         uvh_sb_str(&b, ip);
         uvh_sb_char(&b, ']');
     } else {
+        /* Dotted quad by hand: uv_ip4_name's snprintf was most of a connection's user time
+         * outside llhttp. */
         const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        uv_ip4_name(a, ip, sizeof(ip));
+        const unsigned char *q = (const unsigned char *)&a->sin_addr;
         port = ntohs(a->sin_port);
-        uvh_sb_str(&b, ip);
+        for (int i = 0; i < 4; i++) {
+            if (i > 0)
+                uvh_sb_char(&b, '.');
+            uvh_sb_u64(&b, q[i]);
+        }
     }
     uvh_sb_char(&b, ':');
     uvh_sb_u64(&b, port);
