@@ -644,6 +644,31 @@ static void add_access_entry(struct uvh_conn *c, const struct uvh_request *req, 
     uvh_access_log_add(c->env->access_log, &e);
 }
 
+/* The reasons a connection can end for that mean the client left (uvh_conn_close's). */
+static const char *const client_left_reasons[] = {"client closed",
+                                                  "client closed mid-request",
+                                                  "client went away before its body",
+                                                  "client went away mid-response",
+                                                  "connection reset",
+                                                  "write failed"};
+
+/* What the logs give as the status of a request that ended with no response chosen: 499 when
+ * the client left first, 444 when the server closed it unanswered (a stop, a handler past its
+ * time); nginx's codes for the same, so log tools know them. */
+static int logged_status(const struct uvh_conn *c, enum uvh_status st, const char **reason)
+{
+    *reason = uvh_status_reason(st);
+    if (st != UVH_STATUS_NONE)
+        return (int)st;
+    bool left = c->peer_eof;
+    for (size_t i = 0; !left && c->close_reason &&
+                       i < sizeof(client_left_reasons) / sizeof(client_left_reasons[0]);
+         i++)
+        left = strcmp(c->close_reason, client_left_reasons[i]) == 0;
+    *reason = left ? "Client Closed Request" : "Closed Unanswered";
+    return left ? 499 : 444;
+}
+
 static void log_access(struct uvh_conn *c)
 {
     struct exchange *x = c->x;
@@ -654,9 +679,12 @@ static void log_access(struct uvh_conn *c)
     /* A health check (--health-path) is logged at debug only, so checks do not fill the log. */
     enum uvh_log_level level = res->quiet ? UVH_LOG_DEBUG : UVH_LOG_INFO;
 
+    const char *reason;
+    int status = logged_status(c, res->status, &reason);
+
     if (c->env->access_log && !res->quiet) {
         uint64_t head = res->bytes_sent >= res->head_len ? res->head_len : res->bytes_sent;
-        add_access_entry(c, req, res->status, res->bytes_sent - head,
+        add_access_entry(c, req, status, res->bytes_sent - head,
                          (double)(uv_hrtime() - x->start_ns) / 1e6);
     }
     if (!uvh_log_enabled(level))
@@ -684,9 +712,9 @@ static void log_access(struct uvh_conn *c)
     uvh_sb_str(&b, " host ");
     uvh_sb_str(&b, x->host_verdict);
     uvh_sb_str(&b, " -> ");
-    uvh_sb_u64(&b, (uint64_t)res->status);
+    uvh_sb_u64(&b, (uint64_t)status);
     uvh_sb_char(&b, ' ');
-    uvh_sb_str(&b, uvh_status_reason(res->status));
+    uvh_sb_str(&b, reason);
     uvh_sb_str(&b, ", ");
     if (res->served) {
         uvh_sb_mem(&b, res->served, strnlen(res->served, 300));

@@ -285,6 +285,37 @@ def access_log_formats_and_escaping():
 
 
 @test
+def request_the_client_abandoned_is_logged_499():
+    """A client that resets its connection while its file is still being opened gets no
+    response: the access log says 499 (nginx's "client closed request"), a valid line, never a
+    status 0 that log parsers reject."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_root(tmp, big=2 << 20)
+        log = os.path.join(tmp, "access.log")
+        with Server(["0", "--root", root, "--access-log", log, "--file-cache", "0"]) as srv:
+            abandoned = 0
+            for _ in range(10):  # the reset must beat the open on the threadpool: usually does
+                for _ in range(20):
+                    s = srv.connect()
+                    s.sendall(srv.request("/big.png"))
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    s.close()
+                time.sleep(0.3)
+                abandoned = srv.count(r'"GET /big\.png HTTP/1\.1" host ok -> (0|499) ')
+                if abandoned:
+                    break
+            srv.stop()
+        check(abandoned > 0, "no request was abandoned before its answer in 200 tries")
+        lines = read_lines(log)
+        for line in lines:
+            check(COMBINED.match(line), "line does not parse: %r" % line)
+        statuses = {COMBINED.match(line).group(3) for line in lines}
+        check(statuses <= {"200", "499"} and "499" in statuses, "statuses %s" % statuses)
+        check(srv.count(r"-> 499 Client Closed Request, no file, 0 bytes") == abandoned,
+              "the log line:\n" + srv.text()[-1500:])
+
+
+@test
 def access_log_that_cannot_be_opened_exits_1():
     with tempfile.TemporaryDirectory() as tmp:
         r = run(["0", "--root", make_root(tmp), "--access-log",
