@@ -295,7 +295,8 @@ static bool closing(const struct uvh_conn *c)
 /* A new connection's first bytes are usually there already: the listener defers a connection
  * until they arrive (TCP_DEFER_ACCEPT, Linux). Read them at once, as libuv would: a request
  * answered and closed in this turn never joins the loop's epoll set. True when on_read had
- * them; false (nothing yet, or a system where libuv reads through IOCP) leaves it to libuv. */
+ * them; false leaves the reading to libuv: nothing there yet, or no deferred accept (turned
+ * off, or not Linux, where a read at once would mostly find nothing). */
 static bool read_at_once(struct uvh_conn *c)
 {
 #ifdef __linux__
