@@ -117,6 +117,7 @@ static void parse(struct uvh_conn *c);
 static void run_parser(struct uvh_conn *c);
 static void response_done(struct uvh_conn *c);
 static void format_peer(const struct sockaddr_storage *ss, char *out, size_t cap);
+static void log_access(struct uvh_conn *c);
 
 /* Changes state and puts the connection on the timeout list that bounds the new state, with a
  * fresh deadline: re-entering the same state restarts it (each read of a body, each completed
@@ -273,6 +274,10 @@ void uvh_conn_close(struct uvh_conn *c, const char *reason)
     uvh_clog(UVH_LOG_DEBUG, c->id, "Closing connection from %s while %s: %s", c->peer,
              state_names[c->state], reason);
     c->close_reason = reason;
+    /* A request whose head was read and whose body never came whole gets no response, but it
+     * was a request: it has its access line (499 or 444, logged_status). */
+    if (c->state == UVH_CONN_READ_BODY && c->x && c->refs == 1)
+        log_access(c);
     set_state(c, UVH_CONN_CLOSING);
     stop_reading(c);
     /* A sendfile job holds its own duplicate of the socket: it ends after its current job (at

@@ -316,6 +316,35 @@ def request_the_client_abandoned_is_logged_499():
 
 
 @test
+def upload_cut_short_is_logged():
+    """A request whose head was read but whose body never came whole still has its access line:
+    499 when the client left mid-body, 444 when a stop closed it unanswered."""
+    upload = (b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json"
+              b"\r\nContent-Length: 100\r\n\r\n{\"a\":")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_root(tmp)
+        log = os.path.join(tmp, "access.log")
+        with Server(["0", "--root", root, "--access-log", log, "--shutdown-timeout", "1"]) as srv:
+            s = srv.connect()
+            s.sendall(upload % srv.port)
+            srv.wait_for(r"Connection from 127\.0\.0\.1:%d$" % s.getsockname()[1])
+            time.sleep(0.2)
+            s.close()
+            srv.wait_for(r'"POST /upload HTTP/1\.1" host ok -> 499 Client Closed Request, no file')
+            s = srv.connect()
+            s.sendall(upload % srv.port)
+            srv.wait_for(r"Connection from 127\.0\.0\.1:%d$" % s.getsockname()[1])
+            srv.stop()  # after --shutdown-timeout the upload is closed unanswered
+            check(srv.count(r'"POST /upload HTTP/1\.1" host ok -> 444 Closed Unanswered, ') == 1,
+                  "the stop:\n" + srv.text()[-1500:])
+            s.close()
+        lines = read_lines(log)
+        check(len(lines) == 2 and all(COMBINED.match(line) for line in lines), "%s" % lines)
+        check([COMBINED.match(line).group(3) for line in lines] == ["499", "444"], "%s" % lines)
+        check(all('"POST /upload HTTP/1.1"' in line for line in lines), "%s" % lines)
+
+
+@test
 def access_log_that_cannot_be_opened_exits_1():
     with tempfile.TemporaryDirectory() as tmp:
         r = run(["0", "--root", make_root(tmp), "--access-log",
