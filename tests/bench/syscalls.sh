@@ -102,7 +102,7 @@ for mode in keep-alive close; do
     s1=$(switches "$pid")
     kill "$pid"
     wait "$pid" 2>/dev/null || true
-    awk -v n="$n" -v name="$name" -v mode="$mode" -v sw="$(((s1 - s0)))" -v m="$m" '
+    awk -v n="$n" -v name="$name" -v mode="$mode" -v sw="$((s1 - s0))" -v m="$m" '
       $1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" {
         calls = $4; per[$NF] = calls / n; total += calls / n
       }
