@@ -1416,8 +1416,8 @@ static void format_peer(const struct sockaddr_storage *ss, char *out, size_t cap
         uvh_sb_str(&b, ip);
         uvh_sb_char(&b, ']');
     } else {
-        /* Dotted quad by hand: uv_ip4_name's snprintf was most of a connection's user time
-         * outside llhttp. */
+        /* Dotted quad by hand: uv_ip4_name formats with snprintf, the last printf each
+         * connection paid for. */
         const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
         const unsigned char *q = (const unsigned char *)&a->sin_addr;
         port = ntohs(a->sin_port);
