@@ -37,6 +37,7 @@ uvh_server_start() {
   UVH_LOG=$1
   shift
   UVH_ARGS="$*"
+  : >"$UVH_LOG" # now: the background job opens it later, and wait_ready may read it first
   "$@" </dev/null >/dev/null 2>"$UVH_LOG" &
   UVH_PID=$!
 }
