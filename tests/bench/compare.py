@@ -5,6 +5,7 @@ figure quoted as a ratio to the best of the three peers. Not a pass/fail test; n
 the peers and wrk first.
 
 usage: compare.py [--build DIR] [--seconds S] [--rounds R] [--out DIR] [--conns-idle N]
+                  [--no-floor]
 
 Set-up
   * One temporary document root for all four servers: contact.html (2230 bytes, from
@@ -25,6 +26,13 @@ servers take turns in a rotated order, and each figure is the median of its roun
   l100 a 100 MB file, 4 connections: MB/s, server CPU seconds per GB sent
   e   N (default 5000) idle keep-alive connections, each after one request: server RSS growth
       per connection, on a fresh server instance each round
+
+The floor (--no-floor leaves it out): tests/bench/floor.c, built here with `cc -O2`, is the
+least a server can do for scenarios a to d on Linux: one thread, epoll, the files in memory or
+sent by sendfile, no parsing beyond the end of a head, no checks, an access line per request
+written once per loop turn. It runs in the same rounds, in the tables as "floor", with its
+ratio to the best peer too, but it is never a peer: it says how far below the peers any server
+can get on this machine, where most of each request's CPU is the kernel's TCP path.
 
 Server CPU is utime+stime from /proc/PID/stat, summed over the server's process tree (nginx:
 master + worker; all threads of a process are in its own figure), read before and after the
@@ -58,6 +66,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 SERVERS = ["uvhttpd", "nginx", "lighttpd", "h2o"]
 PEERS = ["nginx", "lighttpd", "h2o"]
+FLOOR = "floor"  # tests/bench/floor.c: scenarios a to d only, never a peer
 SMALL = "contact.html"
 FILES = {"large-5MB.png": 5 * 10**6, "large-100MB.png": 100 * 10**6}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -309,6 +318,9 @@ class Server:
 
 def make_server(name, work, root, build, tag, nofile, idle_conns=0):
     port = free_port()
+    if name == FLOOR:
+        log = os.path.join(work, f"floor-{tag}.access.log")
+        return Server(name, [os.path.join(work, "floor"), str(port), root, log], port, [log])
     if name == "uvhttpd":
         argv = [os.path.join(build, "src", "uvhttpd"), str(port), "127.0.0.1", "--root", root,
                 "--max-requests", "1000000"]
@@ -517,7 +529,7 @@ def table(key, title, summary, results, lines):
         hdr += f" {METRICS[m][0]:>13} {'ratio':>6}"
     hdr += "   errors/failed"
     lines.append(hdr)
-    for s in SERVERS:
+    for s in SERVERS + [FLOOR]:
         if s not in summary[key]["median"]:
             continue
         row = f"  {s:<9}"
@@ -539,6 +551,7 @@ def main():
     ap.add_argument("--conns-idle", type=int, default=5000)
     ap.add_argument("--out", default=None)
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--no-floor", action="store_true", help="leave out tests/bench/floor.c")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     out_dir = os.path.abspath(a.out or os.path.join(build, "bench"))
@@ -608,19 +621,31 @@ def main():
                                f"{a.conns_idle + 1000}",
         }
 
-        servers = {n: make_server(n, work, root, build, "main", nofile) for n in SERVERS}
+        loaded = list(SERVERS)  # the servers of scenarios a to d
+        if not a.no_floor:
+            cc = os.environ.get("CC", "cc")
+            r = subprocess.run([cc, "-O2", "-o", os.path.join(work, "floor"),
+                                os.path.join(HERE, "floor.c")], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+            if r.returncode != 0:
+                die(f"{cc} could not build tests/bench/floor.c (or pass --no-floor):\n"
+                    + r.stdout)
+            loaded.append(FLOOR)
+            versions[FLOOR] = "floor (tests/bench/floor.c)"
+        servers = {n: make_server(n, work, root, build, "main", nofile) for n in loaded}
         for s in servers.values():
             s.start(work)
         for s in servers.values():
             check_files(s, root)
-        print(f"compare: 4 servers up, files checked; {a.rounds} rounds x "
-              f"{len(WRK_SCENARIOS)} load scenarios x 4 servers x {a.seconds} s, then "
+        print(f"compare: {len(loaded)} servers up, files checked; {a.rounds} rounds x "
+              f"{len(WRK_SCENARIOS)} load scenarios x {len(loaded)} servers x {a.seconds} s, then "
               f"{a.conns_idle} idle connections x 4 servers x {a.rounds} rounds", flush=True)
         for s in servers.values():  # warm-up (page cache, the servers' own caches); unmeasured
             run_wrk(s, "/" + SMALL, 50, 1, [])
             run_wrk(s, "/large-100MB.png", 4, 1, [])
 
-        results = {k: {n: [] for n in SERVERS} for k in SCENARIO_METRICS}
+        results = {k: {n: [] for n in (SERVERS if k == "e" else loaded)}
+                   for k in SCENARIO_METRICS}
         rounds_log = []
 
         def progress(line):
@@ -628,7 +653,7 @@ def main():
             print(line, flush=True)
 
         for rnd in range(a.rounds):
-            order = SERVERS[rnd % 4:] + SERVERS[:rnd % 4]
+            order = loaded[rnd % len(loaded):] + loaded[:rnd % len(loaded)]
             for key, title, path, conns, headers in WRK_SCENARIOS:
                 for n in order:
                     w = run_wrk(servers[n], path, conns, a.seconds, headers)
@@ -685,6 +710,9 @@ def main():
                      "order; ratio = value / best of nginx, lighttpd, h2o (highest throughput, "
                      "lowest CPU, latency, memory)")
         lines.append(f"uvhttpd: {meta['uvhttpd_options']}")
+        if FLOOR in loaded:
+            lines.append("floor: tests/bench/floor.c, the least a server can do (no parsing, no "
+                         "checks, its access log on), in the same rounds; never a peer")
         for key, title, *_ in WRK_SCENARIOS:
             table(key, title, summary, results, lines)
         table("e", f"e) {a.conns_idle} idle keep-alive connections (one request each, then held):"
@@ -709,7 +737,7 @@ def main():
         lines.extend("  " + l for l in startup)
         lines.append("access logs of the main instances (load scenarios and warm-up): " + ", ".join(
             f"{n} {log_sizes[n]['bytes'] / 1e6:.1f} MB / {log_sizes[n]['lines']} lines"
-            for n in SERVERS))
+            for n in loaded))
         lines.append(f"elapsed {elapsed:.0f} s; load average at end "
                      f"{' '.join(meta['loadavg_at_end'])}")
         report = list(lines)
@@ -733,7 +761,7 @@ def main():
         with open(stem + ".tsv", "w") as f:
             f.write("scenario\tserver\tmetric\tunit\tmedian\tratio_to_best_peer\trounds\n")
             for k in SCENARIO_METRICS:
-                for s in SERVERS:
+                for s in results[k]:
                     for m in SCENARIO_METRICS[k]:
                         r = summary[k]["ratio"][s][m]
                         f.write(f"{k}\t{s}\t{m}\t{METRICS[m][1]}\t"

@@ -5,7 +5,8 @@
 #
 # usage: tests/bench/compare.sh [--install] [BUILD_DIR] [SECONDS] [ROUNDS]
 #        (defaults: build, 5, 3: about 5 minutes; needs 2 CPUs and wrk nginx-light lighttpd h2o
-#        curl; --install, as root, apt-get installs whichever of those is missing)
+#        curl, and cc for tests/bench/floor.c; --install, as root, apt-get installs whichever of
+#        the packages is missing)
 #
 # Servers pinned to CPU 0, the load generator to CPU 1, all access logs on (uvhttpd at its
 # defaults). Scenarios: a small file over keep-alive (req/s, server CPU per request, p99), the
