@@ -11,7 +11,8 @@
 #   3. the CLI tests of several loops (tests/cli/test_cli.py, CLI_TESTS=workers_*) with the TSan
 #      binary: start-up, spreading, tags, SIGTERM and a second signal.
 # Fails on any "WARNING: ThreadSanitizer" (the CLI tests and tests/lib/server.sh check for it).
-# tests/tsan/suppressions.txt: the one false report (descriptor numbers libuv closes unseen).
+# tests/tsan/suppressions.txt: the one kind of false report (descriptor numbers libuv closes
+# unseen).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source-path=SCRIPTDIR source=../lib/server.sh
